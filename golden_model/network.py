@@ -164,18 +164,19 @@ class NacaNetwork:
         ar = self.arith
         b, steps, width = current.shape
         s = np.zeros((b, steps, width), dtype=np.int8)
-        h = np.zeros((b, steps, width), dtype=np.int8)
         trace = np.zeros((b, steps, width), dtype=current.dtype)
         v = np.zeros((b, width), dtype=current.dtype)
         fired = np.zeros((b, width), dtype=bool)
         for t in range(steps):
             v = ar.integrate(layer, np.where(fired, 0, v), current[:, t])
             trace[:, t] = v
-            h[:, t] = ar.above(layer, v, near=True).astype(np.int8) - fired
             fired = ar.above(layer, v, near=False)
             if mask is not None:
                 fired &= mask
             s[:, t] = fired
+        previous = np.zeros_like(s)
+        previous[:, 1:] = s[:, :-1]
+        h = ar.above(layer, trace, near=True).astype(np.int8) - previous
         return s, h, trace
 
     def _forward_ann(self, codes: np.ndarray, mask: np.ndarray) -> Forward:

@@ -89,7 +89,7 @@ class QFormat:
         """Bring integer codes into range with this format's overflow rule."""
         code = np.asarray(code, dtype=np.int64)
         if self.overflow == "sat":
-            return np.clip(code, self.min_code, self.max_code)
+            return np.minimum(np.maximum(code, self.min_code), self.max_code)
         low = code & ((1 << self.width) - 1)
         if self.signed:
             low = np.where(low > self.max_code, low - (1 << self.width), low)

@@ -20,6 +20,7 @@ four neighbouring lanes share one hash.
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,9 +48,14 @@ def mix32(x: np.ndarray | int) -> np.ndarray:
     return x
 
 
+@lru_cache(maxsize=64)
+def _stream_base(seed: int, stream: int) -> np.uint32:
+    return mix32(mix32(_U32(seed)) ^ _U32(stream))
+
+
 def stream_key(seed: int, stream: Stream, sample: np.ndarray | int, step: int) -> np.ndarray:
     """The key of one (sample, step) of a stream; ``sample`` may be an array (a batch)."""
-    base = mix32(mix32(_U32(seed)) ^ _U32(int(stream)))
+    base = _stream_base(int(seed), int(stream))
     key = mix32(base ^ (np.asarray(sample, dtype=np.int64) & 0xFFFFFFFF).astype(_U32))
     return mix32(key ^ _U32(step))
 
