@@ -37,6 +37,13 @@ def stochastic_round(code: np.ndarray, drop: int, sr_bits: int, rand: np.ndarray
     return (code + (np.asarray(rand, dtype=np.int64) >> (RANDOM_BYTE_BITS - k))) >> k
 
 
+def neuron_mask(cfg: NacaConfig, u: np.ndarray, delta) -> np.ndarray:
+    """Class-incremental neuron mask: hidden neuron j may fire and learn when input
+    floor(j*N/H) exceeds max(u) - delta (u: intensities or their codes, delta in the same unit)."""
+    pick = (np.arange(cfg.n_hidden) * cfg.n_inputs) // cfg.n_hidden
+    return u[..., pick] > u.max(axis=-1, keepdims=True) - delta
+
+
 def _matmul_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Integer matrix product through float64 BLAS: exact while every sum stays below 2**53
     (our codes are at most 32 bits and fan-ins at most 2**16, so it always does)."""
@@ -94,10 +101,7 @@ class FixedPoint:
 
     def mask(self, u: np.ndarray) -> np.ndarray:
         """Neuron mask from input codes: u[floor(jN/H)] > max(u) - delta."""
-        cfg = self.cfg
-        pick = (np.arange(cfg.n_hidden) * cfg.n_inputs) // cfg.n_hidden
-        beta = u.max(axis=-1, keepdims=True) - cfg.code("mask_delta")
-        return u[..., pick] > beta
+        return neuron_mask(self.cfg, u, self.cfg.code("mask_delta"))
 
     def activation(self, z: np.ndarray, z_frac: int, kind: Activation
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -187,10 +191,7 @@ class FloatPoint:
         return v > (self.near_threshold[layer] if near else self.threshold[layer])
 
     def mask(self, u: np.ndarray) -> np.ndarray:
-        cfg = self.cfg
-        pick = (np.arange(cfg.n_hidden) * cfg.n_inputs) // cfg.n_hidden
-        beta = u.max(axis=-1, keepdims=True) - (cfg.mask_delta or 0.0)
-        return u[..., pick] > beta
+        return neuron_mask(self.cfg, u, self.cfg.mask_delta or 0.0)
 
     def activation(self, z: np.ndarray, z_frac: int, kind: Activation
                    ) -> tuple[np.ndarray, np.ndarray]:

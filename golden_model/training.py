@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from .config import NacaConfig
 from .datasets import Dataset
-from .network import NacaNetwork, NetworkState, WorkCounts
+from .network import Forward, NacaNetwork, NetworkState, WorkCounts
 
 EVAL_COUNTER_BASE = 1 << 31
 
@@ -41,13 +42,14 @@ class History:
                 "samples_per_second": self.samples_per_second, "work": self.work.as_dict()}
 
 
-class Learner:
+class Learner(Protocol):
     """What the training loop needs of a model: NACA (fixed or float) or a BP baseline."""
 
     cfg: NacaConfig
 
-    def train_sample(self, u: np.ndarray, label: int, sample: int): ...
-    def predict(self, u: np.ndarray, samples: np.ndarray): ...
+    def train_sample(self, u: np.ndarray, label: int, sample: int) -> Forward: ...
+
+    def predict(self, u: np.ndarray, samples: np.ndarray) -> Forward: ...
 
 
 def evaluate(model: Learner, x: np.ndarray, y: np.ndarray) -> float:
