@@ -147,7 +147,8 @@ class NacaNetwork:
         steps = np.arange(cfg.time_steps)
         keys = rng.stream_key(cfg.seed, rng.Stream.ENCODE, samples[:, None], steps[None, :])
         x = ar.spikes(codes[:, None, :], rng.vector_bytes(keys, cfg.n_inputs))     # (B, T, N)
-        s_h, h_h, v_h = self._lif("hidden", ar.fan_in(x, st.w_hidden), mask)
+        masked = mask if self.cfg.mask_delta is not None else None
+        s_h, h_h, v_h = self._lif("hidden", ar.fan_in(x, st.w_hidden), masked)
         s_o, h_o, v_o = self._lif("output", ar.fan_in(s_h, st.w_output), None)
         counts = s_o.sum(axis=1)
         active, hidden_spikes = int(x.sum()), int(s_h.sum())
