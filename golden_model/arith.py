@@ -92,8 +92,11 @@ class FixedPoint:
     def integrate(self, layer: Layer, v: np.ndarray, current: np.ndarray) -> np.ndarray:
         """V <- sat(floor(alpha * V) + I), V already zeroed where the neuron just fired."""
         fmt = self.membrane[layer]
-        leaked = (v * self.alpha) >> self.cfg.formats.leak.frac
-        return fmt.fit(leaked + current)
+        v = v * self.alpha
+        v >>= self.cfg.formats.leak.frac
+        v += current
+        np.maximum(v, fmt.min_code, out=v)
+        return np.minimum(v, fmt.max_code, out=v)
 
     def above(self, layer: Layer, v: np.ndarray, near: bool) -> np.ndarray:
         level = self.near_threshold[layer] if near else self.threshold[layer]

@@ -210,9 +210,9 @@ class NacaNetwork:
         return fwd
 
     def _keys(self, sample: int) -> tuple[int, int]:
-        step = self.cfg.time_steps
-        return (int(rng.stream_key(self.cfg.seed, rng.Stream.ROUND_HIDDEN, sample, step)),
-                int(rng.stream_key(self.cfg.seed, rng.Stream.ROUND_OUTPUT, sample, step)))
+        streams = (rng.Stream.ROUND_HIDDEN, rng.Stream.ROUND_OUTPUT)
+        hidden, output = rng.stream_key(self.cfg.seed, streams, sample, self.cfg.time_steps)
+        return int(hidden), int(output)
 
     def _learn_snn(self, fwd: Forward, label: int, sample: int) -> None:
         cfg, ar, st = self.cfg, self.arith, self.state

@@ -12,6 +12,7 @@ Integer codes are carried as ``np.int64`` everywhere; every format used by the m
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -64,11 +65,11 @@ class QFormat:
             raise ValueError(f"QFormat overflow must be 'sat' or 'wrap', not {self.overflow!r}")
 
     # -- range ---------------------------------------------------------------------------------
-    @property
+    @cached_property
     def min_code(self) -> int:
         return -(1 << (self.width - 1)) if self.signed else 0
 
-    @property
+    @cached_property
     def max_code(self) -> int:
         return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
 

@@ -53,9 +53,14 @@ def _stream_base(seed: int, stream: int) -> np.uint32:
     return mix32(mix32(_U32(seed)) ^ _U32(stream))
 
 
-def stream_key(seed: int, stream: Stream, sample: np.ndarray | int, step: int) -> np.ndarray:
-    """The key of one (sample, step) of a stream; ``sample`` may be an array (a batch)."""
-    base = _stream_base(int(seed), int(stream))
+def stream_key(seed: int, stream: Stream | tuple[Stream, ...], sample: np.ndarray | int,
+               step: int) -> np.ndarray:
+    """The key of one (sample, step) of a stream; ``sample`` may be an array (a batch), and
+    ``stream`` a tuple of streams (one key each, for one sample)."""
+    if isinstance(stream, tuple):
+        base = np.array([_stream_base(int(seed), int(s)) for s in stream], dtype=_U32)
+    else:
+        base = _stream_base(int(seed), int(stream))
     key = mix32(base ^ (np.asarray(sample, dtype=np.int64) & 0xFFFFFFFF).astype(_U32))
     return mix32(key ^ _U32(step))
 
