@@ -64,7 +64,10 @@ class FixedPoint:
         self.threshold = {k: cfg.code(f"threshold_{k}") for k in ("hidden", "output")}
         self.near_threshold = {k: cfg.code(f"near_threshold_{k}") for k in ("hidden", "output")}
         self.alpha = cfg.code("alpha")
-        self.lr = {"hidden": cfg.code("lr_hidden"), "output": cfg.code("lr_output")}
+        self.base_lr = {"hidden": cfg.code("lr_hidden"), "output": cfg.code("lr_output")}
+        self.lr = dict(self.base_lr)
+        self.may_saturate = {"hidden": self._may_saturate("hidden", cfg.n_inputs),
+                             "output": self._may_saturate("output", cfg.n_hidden)}
         self._luts = {name: self._activation_lut(name) for name in ("tanh", "sigmoid")}
 
     # -- parameters ------------------------------------------------------------------------------
@@ -91,12 +94,26 @@ class FixedPoint:
 
     def integrate(self, layer: Layer, v: np.ndarray, current: np.ndarray) -> np.ndarray:
         """V <- sat(floor(alpha * V) + I), V already zeroed where the neuron just fired."""
-        fmt = self.membrane[layer]
         v = v * self.alpha
         v >>= self.cfg.formats.leak.frac
         v += current
+        if not self.may_saturate[layer]:
+            return v
+        fmt = self.membrane[layer]
         np.maximum(v, fmt.min_code, out=v)
         return np.minimum(v, fmt.max_code, out=v)
+
+    def _may_saturate(self, layer: Layer, fan_in: int) -> bool:
+        """Whether the membrane can ever reach its format's limits.
+
+        With |I| <= fan_in * max|W| and |floor(alpha V)| <= alpha |V| + 1, the membrane stays
+        within (max|I| + 1) / (1 - alpha); when that fits the format, saturation never acts and
+        the clamp is skipped (an exact shortcut, not an approximation).
+        """
+        w = self.weight[layer]
+        largest_current = fan_in * max(-w.min_code, w.max_code)
+        alpha = self.alpha / (1 << self.cfg.formats.leak.frac)
+        return (largest_current + 1) / (1.0 - alpha) > self.membrane[layer].max_code
 
     def above(self, layer: Layer, v: np.ndarray, near: bool) -> np.ndarray:
         level = self.near_threshold[layer] if near else self.threshold[layer]
@@ -127,6 +144,10 @@ class FixedPoint:
     def target(self, labels: np.ndarray, scale: int) -> np.ndarray:
         """One-hot targets times ``scale`` (T for spike counts), as integer codes."""
         return np.eye(self.cfg.n_classes, dtype=np.int64)[labels] * scale
+
+    def set_lr_shift(self, shift: int) -> None:
+        """Learning rates of the schedule: the configured codes shifted right by ``shift``."""
+        self.lr = {k: v >> shift for k, v in self.base_lr.items()}
 
     def update_value(self, layer: Layer, factors: np.ndarray, factors_frac: int) -> np.ndarray:
         """v = -lr * factors, requantised to the layer's update format (its rounding, saturating).
@@ -167,7 +188,8 @@ class FloatPoint:
         self.cfg = cfg
         self.threshold = {"hidden": cfg.threshold, "output": cfg.threshold}
         self.near_threshold = {k: cfg.threshold - cfg.lens for k in ("hidden", "output")}
-        self.lr = {"hidden": cfg.lr_hidden, "output": cfg.lr_output / cfg.time_steps}
+        self.base_lr = {"hidden": cfg.lr_hidden, "output": cfg.lr_output / cfg.time_steps}
+        self.lr = dict(self.base_lr)
 
     def weights(self, layer: Layer, values: np.ndarray) -> np.ndarray:
         return np.array(values, dtype=np.float64)
@@ -213,6 +235,9 @@ class FloatPoint:
 
     def target(self, labels: np.ndarray, scale: int) -> np.ndarray:
         return np.eye(self.cfg.n_classes, dtype=np.float64)[labels] * scale
+
+    def set_lr_shift(self, shift: int) -> None:
+        self.lr = {k: v * 2.0**-shift for k, v in self.base_lr.items()}
 
     def update_value(self, layer: Layer, factors: np.ndarray, factors_frac: int) -> np.ndarray:
         return -self.lr[layer] * factors

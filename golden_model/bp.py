@@ -21,8 +21,12 @@ class BpNetwork(NacaNetwork):
     def __init__(self, cfg: NacaConfig, lr_hidden: float | None = None,
                  lr_output: float | None = None):
         super().__init__(cfg, "float")
-        self.lr_h = cfg.lr_hidden if lr_hidden is None else lr_hidden
-        self.lr_o = cfg.lr_output if lr_output is None else lr_output
+        self.base_lr = (cfg.lr_hidden if lr_hidden is None else lr_hidden,
+                        cfg.lr_output if lr_output is None else lr_output)
+        self.lr_h, self.lr_o = self.base_lr
+
+    def set_lr_shift(self, shift: int) -> None:
+        self.lr_h, self.lr_o = (lr * 2.0**-shift for lr in self.base_lr)
 
     def train_sample(self, u: np.ndarray, label: int, sample: int) -> Forward:
         if not 0 <= int(label) < self.cfg.n_classes:

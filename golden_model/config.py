@@ -20,6 +20,9 @@ ModelKind = Literal["snn", "ann"]
 OutputRule = Literal["accumulate", "last_step"]
 NiDistribution = Literal["uniform", "normal", "beta"]
 
+#: SNN time steps T by default: a power of two, so the 1/T of the output error is a shift.
+DEFAULT_TIME_STEPS = 16
+
 #: Bits of each random byte: stochastic rounding may use at most this many.
 RANDOM_BYTE_BITS = 8
 
@@ -103,6 +106,9 @@ class NacaConfig:
         LIF decay, firing threshold and surrogate window: h = [V > threshold - lens] - s(t-1).
     lr_hidden, lr_output:
         Learning rates eta of the hidden (NACA) and output (delta) rules.
+    lr_halving_epochs:
+        Both learning rates halve every this many epochs (0: constant). In fixed point the
+        rate codes shift right by floor(epoch / lr_halving_epochs); the host reloads them.
     output_rule:
         ``"accumulate"``: dW_kj = -eta e_k sum_t h_k(t) s_j(t); ``"last_step"``: only t = T.
     lambda_inv, theta_max:
@@ -122,13 +128,14 @@ class NacaConfig:
     n_hidden: int = 100
     n_classes: int = 10
     model: ModelKind = "snn"
-    time_steps: int = 10
+    time_steps: int = DEFAULT_TIME_STEPS
     seed: int = 1
     alpha: float = 0.2
     threshold: float = 0.5
     lens: float = 0.5
     lr_hidden: float = 2.0**-7
     lr_output: float = 2.0**-9
+    lr_halving_epochs: int = 10
     output_rule: OutputRule = "accumulate"
     lambda_inv: float = 0.5
     theta_max: float = 1.2
@@ -177,6 +184,7 @@ class NacaConfig:
 
         for name, low, high in (("n_inputs", 1, 1 << 16), ("n_hidden", 1, 1 << 16),
                                 ("n_classes", 2, 256), ("time_steps", 1, 255),
+                                ("lr_halving_epochs", 0, 1 << 16),
                                 ("seed", 0, (1 << 32) - 1)):
             need(is_int(name) and low <= getattr(self, name) <= high, name,
                  f"an integer in {low}..{high}")

@@ -198,6 +198,10 @@ class NacaNetwork:
         return self.arith.weight[layer].frac if self.arith.exact else 0
 
     # -- learning --------------------------------------------------------------------------------
+    def set_lr_shift(self, shift: int) -> None:
+        """Divide the learning rates by 2**shift (the schedule's rates for one epoch)."""
+        self.arith.set_lr_shift(shift)
+
     def train_sample(self, u: np.ndarray, label: int, sample: int) -> Forward:
         """Forward one sample, then apply the hidden (NACA) and output (delta) updates."""
         if not 0 <= int(label) < self.cfg.n_classes:

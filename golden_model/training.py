@@ -3,7 +3,8 @@
 Sample counters (which address every random bit): the k-th training sample presented, counted
 from 0 over all epochs, uses counter k; test sample k uses ``EVAL_COUNTER_BASE + k`` in every
 evaluation, so a test pass never depends on when it runs. The training order of epoch e is
-``np.random.default_rng([seed, e]).permutation(n_train)``.
+``np.random.default_rng([seed, e]).permutation(n_train)``, and its learning rates are the
+config's divided by ``2**lr_shift(cfg, e)``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from .datasets import Dataset
 from .network import Forward, NacaNetwork, NetworkState, WorkCounts
 
 EVAL_COUNTER_BASE = 1 << 31
+
+
+def lr_shift(cfg: NacaConfig, epoch: int) -> int:
+    """How many times the learning rates have halved by ``epoch`` (0-based)."""
+    return epoch // cfg.lr_halving_epochs if cfg.lr_halving_epochs else 0
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -47,6 +53,8 @@ class Learner(Protocol):
 
     cfg: NacaConfig
 
+    def set_lr_shift(self, shift: int) -> None: ...
+
     def train_sample(self, u: np.ndarray, label: int, sample: int) -> Forward: ...
 
     def predict(self, u: np.ndarray, samples: np.ndarray) -> Forward: ...
@@ -70,6 +78,7 @@ def train(model: Learner, data: Dataset, epochs: int,
     n = len(data.x_train)
     counter = 0
     for epoch in range(epochs):
+        model.set_lr_shift(lr_shift(model.cfg, epoch))
         correct = 0
         start = time.perf_counter()
         for i in epoch_order(model.cfg.seed, epoch, n):

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .golden_model import datasets
-from .golden_model.config import NacaConfig
+from .golden_model.config import DEFAULT_TIME_STEPS, NacaConfig
 from .golden_model.training import (
     History,
     evaluate,
@@ -47,7 +47,7 @@ def build_config(args: argparse.Namespace, data: datasets.Dataset) -> NacaConfig
     if not args.config:
         if args.model == "snn":
             overrides = {**DATASET_LEARNING_RATES.get(data.name, {}), **overrides}
-        steps = overrides.pop("time_steps", 1 if args.model == "ann" else 10)
+        steps = overrides.pop("time_steps", 1 if args.model == "ann" else DEFAULT_TIME_STEPS)
         hidden = overrides.pop("n_hidden", 100)
         return NacaConfig.for_sizes(data.n_inputs, hidden, data.n_classes, model=args.model,
                                     time_steps=steps, **overrides)
@@ -176,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--hidden", type=_positive_int, default=100)
     c.add_argument("--classes", type=_positive_int, default=10)
     c.add_argument("--model", choices=("snn", "ann"), default="snn")
-    c.add_argument("--time-steps", type=_positive_int, default=10)
+    c.add_argument("--time-steps", type=_positive_int, default=DEFAULT_TIME_STEPS)
     c.add_argument("-o", "--output")
     c.set_defaults(func=cmd_config)
     return p

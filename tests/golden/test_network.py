@@ -194,3 +194,46 @@ def test_label_out_of_range_is_rejected():
     net = NacaNetwork(small_config())
     with pytest.raises(ValueError, match=r"label 3 is outside 0\.\.2"):
         net.train_sample(np.zeros(13), 3, 0)
+
+
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+def test_learning_rate_schedule_is_a_shift_of_the_rates(precision):
+    """Two halvings train exactly like a network configured with rates four times smaller."""
+    cfg = small_config()
+    scheduled = NacaNetwork(cfg, precision)
+    scheduled.set_lr_shift(2)
+    smaller = NacaNetwork(replace(cfg, lr_hidden=cfg.lr_hidden / 4, lr_output=cfg.lr_output / 4),
+                          precision)
+    data = np.random.default_rng(4).random((5, cfg.n_inputs))
+    for sample, u in enumerate(data):
+        scheduled.train_sample(u, sample % 3, sample)
+        smaller.train_sample(u, sample % 3, sample)
+    assert np.array_equal(scheduled.state.w_hidden, smaller.state.w_hidden)
+    assert np.array_equal(scheduled.state.w_output, smaller.state.w_output)
+    assert not np.array_equal(scheduled.state.w_hidden, NacaNetwork(cfg, precision).state.w_hidden)
+
+
+def test_training_applies_the_halving_schedule():
+    from naca.golden_model.training import lr_shift
+    cfg = NacaConfig(lr_halving_epochs=10)
+    assert [lr_shift(cfg, e) for e in (0, 9, 10, 25)] == [0, 0, 1, 2]
+    assert lr_shift(replace(cfg, lr_halving_epochs=0), 25) == 0
+
+
+def test_membrane_clamp_is_skipped_only_where_it_cannot_act():
+    from naca.golden_model.arith import FixedPoint
+    small = FixedPoint(NacaConfig.for_sizes(64, 100, 10))
+    assert small.may_saturate == {"hidden": False, "output": False}
+    large = FixedPoint(NacaConfig.for_sizes(784, 100, 10))
+    assert large.may_saturate["hidden"]
+    # where it may act, it does: a current beyond the format saturates
+    v = large.integrate("hidden", np.zeros(2, dtype=np.int64), np.array([10**6, -10**6]))
+    fmt = large.membrane["hidden"]
+    assert v.tolist() == [fmt.max_code, fmt.min_code]
+    # where it is skipped, the bound holds on the worst case: all inputs at the extreme weight
+    w = small.weight["hidden"]
+    worst = np.full(1, 64 * w.min_code, dtype=np.int64)
+    v = np.zeros(1, dtype=np.int64)
+    for _ in range(200):
+        v = small.integrate("hidden", v, worst)
+    assert small.membrane["hidden"].min_code < v[0] < 0
