@@ -183,9 +183,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from threadpoolctl import threadpool_limits
+
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        # Batch-1 products are tiny: BLAS threads only contend for the cores.
+        with threadpool_limits(limits=1):
+            return args.func(args)
     except (ValueError, FileNotFoundError, datasets.DatasetError) as exc:
         print(f"naca {args.command}: error: {exc}", file=sys.stderr)
         return 2
