@@ -1,0 +1,86 @@
+"""Counter-based random bits in hardware, bit-exact with :mod:`golden_model.rng`.
+
+:func:`mix32` builds the golden model's mixing function from adders, xors and shifts (no
+multiplier). :class:`KeyUnit` derives the key of one (sample, step) of a stream with that one
+mixer, iterated four times.
+"""
+
+from amaranth.hdl import Const, Module, Signal, Value, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.data import StructLayout
+from amaranth.lib.wiring import In, Out
+
+WORD = unsigned(32)
+
+
+def mix32(x: Value) -> Value:
+    """Wang's 32-bit integer hash; ``x`` is a 32-bit unsigned value. Purely combinational."""
+    x = (~x + (x << 15))[:32]
+    x = x ^ (x >> 12)
+    x = (x + (x << 2))[:32]
+    x = x ^ (x >> 4)
+    x = (x + (x << 3) + (x << 11))[:32]
+    return x ^ (x >> 16)
+
+
+def key_request_layout(step_shape) -> StructLayout:
+    return StructLayout({"sample": WORD, "step": step_shape})
+
+
+class KeyUnit(wiring.Component):
+    """key = mix(mix(mix(mix(seed) ^ stream) ^ sample) ^ step) for one random stream.
+
+    Parameters
+    ----------
+    stream_id:
+        The stream number (:class:`golden_model.rng.Stream`).
+    step_shape:
+        Shape of the step field (from the config's time steps).
+
+    Members
+    -------
+    seed: In(32)
+        The network seed (run-time loadable); sampled on the request's first cycle.
+    i: In(stream of {sample, step})
+        One request per key.
+    o: Out(stream of 32-bit key)
+
+    Latency 4 cycles from an accepted request to ``o.valid``; one request at a time (``i.ready``
+    is low from acceptance until the key is taken). Back-pressure on ``o`` holds the key.
+    """
+
+    def __init__(self, *, stream_id: int, step_shape):
+        self._stream_id = int(stream_id)
+        super().__init__({
+            "seed": In(WORD),
+            "i": In(stream.Signature(key_request_layout(step_shape))),
+            "o": Out(stream.Signature(WORD)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        acc = Signal(WORD)
+        request = Signal.like(self.i.payload)
+        round_ = Signal(range(5))
+        operand = Signal(WORD)
+        with m.Switch(round_):
+            with m.Case(1):
+                m.d.comb += operand.eq(self.seed)
+            with m.Case(2):
+                m.d.comb += operand.eq(acc ^ Const(self._stream_id, WORD))
+            with m.Case(3):
+                m.d.comb += operand.eq(acc ^ request.sample)
+            with m.Case(4):
+                m.d.comb += operand.eq(acc ^ request.step)
+        m.d.comb += [self.i.ready.eq(round_ == 0), self.o.payload.eq(acc)]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [request.eq(self.i.payload), round_.eq(1)]
+        with m.Elif((round_ != 0) & ~self.o.valid):
+            m.d.sync += acc.eq(mix32(operand))
+            with m.If(round_ == 4):
+                m.d.sync += self.o.valid.eq(1)
+            with m.Else():
+                m.d.sync += round_.eq(round_ + 1)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += [self.o.valid.eq(0), round_.eq(0)]
+        return m
