@@ -6,7 +6,7 @@ Per training sample (SNN, batch 1, label c known before the sample):
 2. Hidden LIF: V <- alpha * V * (1 - s(t-1)) + sum_i W_ij x_i(t); h = [V > theta - lens] - s(t-1);
    s = [V > theta] * m (m: optional neuron mask). Output LIF likewise over the hidden spikes;
    the output spike counts give the prediction (argmax, lowest index on ties).
-3. Hidden update, forward-only, at the last step: v_j = -eta_h * G[c, j] * h_j(T) * m_j and
+3. Hidden update, forward-only, at the last step: v_j = h_j(T) * m_j * q(-eta_h * G[c, j]) and
    W_ij += SR(v_j) for every input i with x_i(T) = 1 (the truncated NACA rule, the reference
    code's sign: f > 0 with h = x = 1 gives LTD).
 4. Output update (delta rule): e_k = cnt_k / T - y_k, v_k = -eta_o * e_k and
@@ -222,9 +222,10 @@ class NacaNetwork:
         cfg, ar, st = self.cfg, self.arith, self.state
         key_h, key_o = self._keys(sample)
         last = cfg.time_steps - 1
-        # Hidden: v_j = -eta_h G[c, j] h_j(T) m_j on every synapse from an input active at T.
-        post = st.modulation[label] * fwd.h_hidden[0, last] * fwd.mask[0]
-        v_h = ar.update_value("hidden", post, ar.frac("modulation"))
+        # Hidden: v_j = h_j(T) m_j q(-eta_h G[c, j]) on every synapse from an input active at T.
+        # The modulator broadcasts q(-eta_h G[c, j]); each neuron flips its sign or gates it.
+        broadcast = ar.update_value("hidden", st.modulation[label], ar.frac("modulation"))
+        v_h = broadcast * fwd.h_hidden[0, last] * fwd.mask[0]
         rows, cols = np.flatnonzero(fwd.pre_hidden[0, last]), np.flatnonzero(v_h)
         ar.apply_update("hidden", st.w_hidden, rows, cols,
                         np.broadcast_to(v_h[cols], (len(rows), len(cols))),

@@ -112,8 +112,8 @@ def train_step(cfg, w_hid, w_out, table, u, label, sample):
     key_h = key(cfg.seed, ROUND_HIDDEN, sample, steps)
     for j in range(h):
         m = 1 if mask is None or mask[j] else 0
-        v = requantise(-cfg.code("lr_hidden") * table[label][j] * h_h[-1][j] * m,
-                       lr_frac + f.modulation.frac, f.update_hidden)
+        v = requantise(-cfg.code("lr_hidden") * table[label][j], lr_frac + f.modulation.frac,
+                       f.update_hidden) * h_h[-1][j] * m
         if v == 0:
             continue
         for i in range(n):
