@@ -1,6 +1,6 @@
 """The only place where RTL widths are derived: golden-model formats to Amaranth shapes."""
 
-from amaranth.hdl import Shape, signed, unsigned
+from amaranth.hdl import Mux, Shape, Value, signed, unsigned
 
 from ..golden_model.qformat import QFormat
 
@@ -13,3 +13,23 @@ def shape_of(fmt: QFormat) -> Shape:
 def index_shape(count: int) -> Shape:
     """An unsigned shape addressing ``count`` items (at least one bit)."""
     return unsigned(max(1, (count - 1).bit_length()))
+
+
+def requantize(value: Value, from_frac: int, fmt: QFormat) -> Value:
+    """The expression of :meth:`QFormat.shift`: ``value`` (with ``from_frac`` fractional bits)
+    rounded by ``fmt``'s rule and brought into range by its overflow rule.
+
+    Assign the result to a signal of :func:`shape_of` ``(fmt)``: saturation yields an in-range
+    value, and wrapping is that assignment's truncation.
+    """
+    drop = from_frac - fmt.frac
+    if drop > 0:
+        if fmt.rounding == "half_up":
+            value = value + (1 << (drop - 1))
+        value = value >> drop
+    elif drop < 0:
+        value = value << -drop
+    if fmt.overflow == "sat":
+        value = Mux(value > fmt.max_code, fmt.max_code,
+                    Mux(value < fmt.min_code, fmt.min_code, value))
+    return value
