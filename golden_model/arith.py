@@ -93,7 +93,8 @@ class FixedPoint:
         return _matmul_exact(pre, w)
 
     def integrate(self, layer: Layer, v: np.ndarray, current: np.ndarray) -> np.ndarray:
-        """V <- sat(floor(alpha * V) + I), V already zeroed where the neuron just fired."""
+        """V <- sat(floor(alpha * V) + I), V already zeroed where the neuron just fired; I is a
+        current the layer's weights can sum to (see :meth:`_may_saturate`)."""
         v = v * self.alpha
         v >>= self.cfg.formats.leak.frac
         v += current
