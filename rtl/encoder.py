@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 from ..golden_model.config import RANDOM_BYTE_BITS, NacaConfig
 from .fixed import index_shape, shape_of
 from .random import WORD, mix32
+from .scan import ReadScan
 
 
 def pixel_layout(cfg: NacaConfig) -> StructLayout:
@@ -59,33 +60,22 @@ class SpikeEncoder(wiring.Component):
                      write.data.eq(self.pixels.payload.code), write.en.eq(self.pixels.valid)]
 
         key = Signal(WORD)
-        busy = Signal()          # scanning a step
-        index = Signal(range(n + 1))     # input whose code the read port presents next
-        fetched = Signal()       # read.data holds the code of input ``index``
-        m.d.comb += self.key.ready.eq(~busy)
+        m.submodules.scan = scan = ReadScan(count=n + 1, addr_shape=index_shape(n + 1))
+        m.d.comb += [scan.start.valid.eq(self.key.valid), scan.start.payload.eq(0),
+                     self.key.ready.eq(scan.start.ready), read.addr.eq(scan.addr)]
         with m.If(self.key.valid & self.key.ready):
-            m.d.sync += [key.eq(self.key.payload), busy.eq(1), index.eq(0), fetched.eq(0)]
+            m.d.sync += key.eq(self.key.payload)
 
+        index = scan.index          # position n is the step's terminator
         word = mix32(key ^ (index >> 2))
         byte = (word >> (index[:2] * 8))[:RANDOM_BYTE_BITS]
         rand = byte >> (RANDOM_BYTE_BITS - cfg.formats.input.width)
         spike = rand < read.data
-        at_end = index == n
-        advance = Signal()
         m.d.comb += [
             self.o.payload.index.eq(index),
-            self.o.payload.spike.eq(~at_end),
-            self.o.payload.last.eq(at_end),
-            self.o.valid.eq(busy & fetched & (at_end | spike)),
-            advance.eq(busy & fetched & (~self.o.valid | self.o.ready)),
-            # the read port holds its address while the scan is stalled
-            read.addr.eq(index + advance),
+            self.o.payload.spike.eq(~scan.last),
+            self.o.payload.last.eq(scan.last),
+            self.o.valid.eq(scan.present & (scan.last | spike)),
+            scan.advance.eq(~self.o.valid | self.o.ready),
         ]
-        with m.If(busy & ~fetched):
-            m.d.sync += fetched.eq(1)
-        with m.If(advance):
-            with m.If(at_end):
-                m.d.sync += busy.eq(0)
-            with m.Else():
-                m.d.sync += index.eq(index + 1)
         return m

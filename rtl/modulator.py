@@ -1,12 +1,13 @@
 """The broadcast modulator unit: a label in, one update word per hidden neuron out."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
 from .fixed import index_shape, requantize, shape_of
+from .scan import ReadScan
 
 
 def table_write_layout(cfg: NacaConfig) -> StructLayout:
@@ -60,30 +61,14 @@ class ModulatorUnit(wiring.Component):
                      write.addr.eq(self.table_write.payload.addr),
                      write.data.eq(self.table_write.payload.data)]
 
-        base = Signal.like(write.addr)
-        neuron = Signal(range(h))
-        busy, fetched, advance = Signal(), Signal(), Signal()
-        m.d.comb += self.i.ready.eq(~busy)
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [base.eq(self.i.payload * h), neuron.eq(0), busy.eq(1), fetched.eq(0)]
-
-        last = neuron == h - 1
-        m.d.comb += [
-            self.o.valid.eq(busy & fetched),
-            self.o.payload.neuron.eq(neuron),
-            self.o.payload.last.eq(last),
-            self.o.payload.value.eq(requantize(-(self.lr * read.data),
-                                               f.learning_rate.frac + f.modulation.frac,
-                                               f.update_hidden)),
-            advance.eq(self.o.valid & self.o.ready),
-            # the read port holds its address while the output is stalled
-            read.addr.eq(base + neuron + advance),
-        ]
-        with m.If(busy & ~fetched):
-            m.d.sync += fetched.eq(1)
-        with m.If(advance):
-            with m.If(last):
-                m.d.sync += busy.eq(0)
-            with m.Else():
-                m.d.sync += neuron.eq(neuron + 1)
+        m.submodules.scan = scan = ReadScan(count=h, addr_shape=write.addr.shape())
+        m.d.comb += [scan.start.valid.eq(self.i.valid), scan.start.payload.eq(self.i.payload * h),
+                     self.i.ready.eq(scan.start.ready), read.addr.eq(scan.addr),
+                     self.o.valid.eq(scan.present),
+                     self.o.payload.neuron.eq(scan.index),
+                     self.o.payload.last.eq(scan.last),
+                     self.o.payload.value.eq(requantize(-(self.lr * read.data),
+                                                        f.learning_rate.frac + f.modulation.frac,
+                                                        f.update_hidden)),
+                     scan.advance.eq(self.o.ready)]
         return m

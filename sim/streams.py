@@ -28,3 +28,22 @@ async def stream_get(ctx, port, *, stall: random.Random | None = None,
     (payload,) = await ctx.tick().sample(port.payload).until(port.valid)
     ctx.set(port.ready, 0)
     return payload
+
+
+async def stream_put_all(ctx, port, payloads, *, seed: int = 0, stall_probability: float = 0.0
+                         ) -> None:
+    """Drive every payload in order, with seeded random idle cycles."""
+    gen = random.Random(seed)
+    for payload in payloads:
+        await stream_put(ctx, port, payload, stall=gen, stall_probability=stall_probability)
+
+
+def simulate(dut, *testbenches, period: float = 1e-8) -> None:
+    """Run ``amaranth.sim`` on ``dut`` with a clock until every testbench has returned."""
+    from amaranth.sim import Simulator
+
+    sim = Simulator(dut)
+    sim.add_clock(period)
+    for bench in testbenches:
+        sim.add_testbench(bench)
+    sim.run()

@@ -4,7 +4,6 @@ import random
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from naca.golden_model import datasets, rng
 from naca.golden_model.arith import FixedPoint
@@ -12,15 +11,7 @@ from naca.golden_model.config import NacaConfig
 from naca.rtl.encoder import SpikeEncoder
 from naca.rtl.fixed import index_shape
 from naca.rtl.random import KeyUnit
-from naca.sim.streams import stream_get, stream_put
-
-
-def run(dut, *testbenches):
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    for bench in testbenches:
-        sim.add_testbench(bench)
-    sim.run()
+from naca.sim.streams import simulate, stream_get, stream_put_all
 
 
 def rtl_keys(requests, seed, stream_id, stall):
@@ -29,16 +20,15 @@ def rtl_keys(requests, seed, stream_id, stall):
 
     async def producer(ctx):
         ctx.set(dut.seed, seed)
-        for sample, step in requests:
-            await stream_put(ctx, dut.i, {"sample": sample, "step": step},
-                             stall=random.Random(1), stall_probability=stall)
+        await stream_put_all(ctx, dut.i, [{"sample": s, "step": t} for s, t in requests],
+                             seed=1, stall_probability=stall)
 
     async def consumer(ctx):
         for _ in requests:
             out.append(await stream_get(ctx, dut.o, stall=random.Random(2),
                                         stall_probability=stall))
 
-    run(dut, producer, consumer)
+    simulate(dut, producer, consumer)
     return out
 
 
@@ -61,12 +51,11 @@ def rtl_spikes(cfg, codes, sample, stall):
     steps = []
 
     async def producer(ctx):
-        for addr, code in enumerate(codes):
-            await stream_put(ctx, dut.pixels, {"addr": addr, "code": int(code)})
-        for t in range(cfg.time_steps):
-            key = int(rng.stream_key(cfg.seed, rng.Stream.ENCODE, sample, t))
-            await stream_put(ctx, dut.key, key, stall=random.Random(t),
-                             stall_probability=stall)
+        await stream_put_all(ctx, dut.pixels, [{"addr": addr, "code": int(code)}
+                                               for addr, code in enumerate(codes)])
+        keys = [int(rng.stream_key(cfg.seed, rng.Stream.ENCODE, sample, t))
+                for t in range(cfg.time_steps)]
+        await stream_put_all(ctx, dut.key, keys, seed=4, stall_probability=stall)
 
     async def consumer(ctx):
         gen = random.Random(99)
@@ -80,7 +69,7 @@ def rtl_spikes(cfg, codes, sample, stall):
                 events.append(int(beat.index))
             steps.append(events)
 
-    run(dut, producer, consumer)
+    simulate(dut, producer, consumer)
     return steps
 
 

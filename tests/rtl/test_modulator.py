@@ -13,7 +13,7 @@ from naca.golden_model.network import init_state
 from naca.golden_model.qformat import QFormat
 from naca.rtl.fixed import requantize, shape_of
 from naca.rtl.modulator import ModulatorUnit
-from naca.sim.streams import stream_get, stream_put
+from naca.sim.streams import simulate, stream_get, stream_put_all
 
 
 @pytest.mark.parametrize("fmt, from_frac", [
@@ -48,11 +48,9 @@ def rtl_modulation(cfg, table, lr_code, labels, stall):
 
     async def producer(ctx):
         ctx.set(dut.lr, lr_code)
-        for addr, code in enumerate(table.ravel()):
-            await stream_put(ctx, dut.table_write, {"addr": addr, "data": int(code)})
-        for label in labels:
-            await stream_put(ctx, dut.i, label, stall=random.Random(label),
-                             stall_probability=stall)
+        await stream_put_all(ctx, dut.table_write, [{"addr": addr, "data": int(code)}
+                                                    for addr, code in enumerate(table.ravel())])
+        await stream_put_all(ctx, dut.i, labels, seed=3, stall_probability=stall)
 
     async def consumer(ctx):
         gen = random.Random(5)
@@ -66,11 +64,7 @@ def rtl_modulation(cfg, table, lr_code, labels, stall):
                     break
             words.append(row)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(producer)
-    sim.add_testbench(consumer)
-    sim.run()
+    simulate(dut, producer, consumer)
     return words
 
 

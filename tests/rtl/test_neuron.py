@@ -5,12 +5,11 @@ import random
 import numpy as np
 import pytest
 from amaranth.hdl import signed
-from amaranth.sim import Simulator
 
 from naca.golden_model.arith import FixedPoint
 from naca.golden_model.config import NacaConfig
 from naca.rtl.neuron import LifUnit
-from naca.sim.streams import stream_get, stream_put
+from naca.sim.streams import simulate, stream_get, stream_put_all
 
 
 def ref_lif(cfg, layer, beats):
@@ -27,10 +26,9 @@ def rtl_lif(cfg, layer, beats, stall):
     out = []
 
     async def producer(ctx):
-        gen = random.Random(1)
-        for v, fired, current, mask in beats:
-            await stream_put(ctx, dut.i, {"v": v, "fired": fired, "current": current,
-                                          "mask": mask}, stall=gen, stall_probability=stall)
+        payloads = [{"v": v, "fired": fired, "current": current, "mask": mask}
+                    for v, fired, current, mask in beats]
+        await stream_put_all(ctx, dut.i, payloads, seed=1, stall_probability=stall)
 
     async def consumer(ctx):
         gen = random.Random(2)
@@ -38,11 +36,7 @@ def rtl_lif(cfg, layer, beats, stall):
             beat = await stream_get(ctx, dut.o, stall=gen, stall_probability=stall)
             out.append((beat.v, beat.spike, beat.h))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(producer)
-    sim.add_testbench(consumer)
-    sim.run()
+    simulate(dut, producer, consumer)
     return out
 
 

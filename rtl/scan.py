@@ -1,0 +1,62 @@
+"""Walking a synchronous memory read port over consecutive addresses, with back-pressure."""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .fixed import index_shape
+
+
+class ReadScan(wiring.Component):
+    """Presents ``count`` consecutive memory words, one position per step of the consumer.
+
+    A ``start`` beat (the base address) begins a scan of positions 0 .. count-1. While
+    ``present`` is high, the read port's data is the word at ``base + index``; the consumer
+    raises ``advance`` (in the same cycle) to move on, and the scan ends after advancing from
+    position ``count - 1``. Positions may run past the memory (a terminator position): the
+    consumer then ignores the data.
+
+    Members
+    -------
+    start: In(stream of base address); ready while idle.
+    addr: Out(address)
+        Drive the read port's address with it; it holds while the consumer stalls.
+    index: Out(position); present: Out(1); last: Out(1) (``index == count - 1``)
+    advance: In(1)
+
+    Latency one cycle from ``start`` to the first ``present``; then one position per cycle
+    while ``advance`` is high.
+    """
+
+    def __init__(self, *, count: int, addr_shape):
+        self._count = count
+        super().__init__({
+            "start": In(stream.Signature(addr_shape)),
+            "addr": Out(addr_shape),
+            "index": Out(index_shape(count)),
+            "present": Out(1),
+            "last": Out(1),
+            "advance": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        base = Signal.like(self.addr)
+        busy, fetched = Signal(), Signal()
+        m.d.comb += [
+            self.start.ready.eq(~busy),
+            self.present.eq(busy & fetched),
+            self.last.eq(self.index == self._count - 1),
+            self.addr.eq(base + self.index + (self.present & self.advance)),
+        ]
+        with m.If(self.start.valid & self.start.ready):
+            m.d.sync += [base.eq(self.start.payload), self.index.eq(0), busy.eq(1),
+                         fetched.eq(0)]
+        with m.If(busy & ~fetched):
+            m.d.sync += fetched.eq(1)
+        with m.If(self.present & self.advance):
+            with m.If(self.last):
+                m.d.sync += busy.eq(0)
+            with m.Else():
+                m.d.sync += self.index.eq(self.index + 1)
+        return m
