@@ -6,7 +6,7 @@ tier (pytest -m slow).
 
 import pytest
 
-from naca.cli import DATASET_LEARNING_RATES, DEFAULT_EPOCHS
+from naca.cli import DATASET_LEARNING, DEFAULT_EPOCHS
 from naca.golden_model import datasets
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import NacaNetwork
@@ -16,7 +16,7 @@ from naca.golden_model.training import train
 def final_accuracy(name: str) -> float:
     data = datasets.load(name)
     cfg = NacaConfig.for_sizes(data.n_inputs, 100, data.n_classes,
-                               **DATASET_LEARNING_RATES.get(name, {}))
+                               **DATASET_LEARNING.get(name, {}))
     return train(NacaNetwork(cfg, "fixed"), data, DEFAULT_EPOCHS[name]).test_accuracy[-1]
 
 
