@@ -1,12 +1,14 @@
 """The LIF neuron update, time-multiplexed: one neuron-step per beat."""
 
-from amaranth.hdl import Module, Mux, signed
-from amaranth.lib import stream, wiring
-from amaranth.lib.data import StructLayout
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
-from .fixed import requantize, shape_of
+from .fan_in import current_shape, lane_groups
+from .fixed import index_shape, requantize, shape_of
+from .scan import ReadScan
 
 
 def neuron_in_layout(cfg: NacaConfig, layer: str, current_shape) -> StructLayout:
@@ -19,6 +21,18 @@ def neuron_in_layout(cfg: NacaConfig, layer: str, current_shape) -> StructLayout
 def neuron_out_layout(cfg: NacaConfig, layer: str) -> StructLayout:
     v = shape_of(getattr(cfg.formats, f"membrane_{layer}"))
     return StructLayout({"v": v, "spike": 1, "h": signed(2)})
+
+
+def lif_step(cfg: NacaConfig, layer: str, v, fired, current, mask):
+    """The expressions (V', spike, h) of one neuron's LIF step (see :class:`LifUnit`)."""
+    f = cfg.formats
+    membrane = getattr(f, f"membrane_{layer}")
+    leaked = (Mux(fired, 0, v) * cfg.code("alpha")) >> f.leak.frac
+    # the sum is re-expressed in the membrane format: same LSB, its saturation
+    v_next = requantize(leaked + current, membrane.frac, membrane)
+    spike = (v_next > cfg.code(f"threshold_{layer}")) & mask
+    h = (v_next > cfg.code(f"near_threshold_{layer}")) - fired
+    return v_next, spike, h
 
 
 class LifUnit(wiring.Component):
@@ -47,25 +61,110 @@ class LifUnit(wiring.Component):
         })
 
     def elaborate(self, platform):
-        cfg, layer, f = self._cfg, self._layer, self._cfg.formats
-        membrane = getattr(f, f"membrane_{layer}")
         m = Module()
         p = self.i.payload
-        kept = Mux(p.fired, 0, p.v)
-        leaked = (kept * cfg.code("alpha")) >> f.leak.frac
-        # the sum is re-expressed in the membrane format: same LSB, its saturation
-        v_next = requantize(leaked + p.current, membrane.frac, membrane)
-        take = self.i.valid & self.i.ready
+        v_next, spike, h = lif_step(self._cfg, self._layer, p.v, p.fired, p.current, p.mask)
         m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
-        with m.If(take):
-            v_new = self.o.payload.v
-            m.d.sync += [
-                self.o.valid.eq(1),
-                v_new.eq(v_next),
-                self.o.payload.spike.eq((v_next > cfg.code(f"threshold_{layer}")) & p.mask),
-                self.o.payload.h.eq((v_next > cfg.code(f"near_threshold_{layer}"))
-                                    - p.fired),
-            ]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.v.eq(v_next),
+                         self.o.payload.spike.eq(spike), self.o.payload.h.eq(h)]
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
+        return m
+
+
+class NeuronBank(wiring.Component):
+    """The LIF state of a layer over P lanes, one group of P neurons per input beat.
+
+    Lane p holds neurons j = g*P + p (as :class:`FanInAccumulator` does). For every group's
+    currents it applies :func:`lif_step`, stores V, the spike and h, and streams the step's
+    spikes as events (ascending j) followed by a ``last`` beat: the next layer's input.
+
+    Members
+    -------
+    first_step: In(1)
+        Held high by the controller during a sample's first step: V and fired read as 0.
+    mask: In(n_neurons), all ones by default
+        Neuron j may fire only while bit j is set.
+    i: In(stream of {group, currents[P], last})
+    o: Out(stream of {index, spike, last})
+    h_out: Out(ArrayLayout(signed(2), n_neurons))
+        h of every neuron at the latest step (the post factor of the hidden rule at t = T).
+
+    Throughput one group per cycle when no neuron spikes; each spike costs one output cycle
+    (the group waits while its spikes leave). Back-pressure on ``o`` stalls the input.
+    """
+
+    def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int):
+        n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
+        self._cfg, self._layer, self._lanes, self._n = cfg, layer, lanes, n
+        self._groups = lane_groups(n, lanes)
+        self._current = current_shape(cfg, layer)
+        super().__init__({
+            "first_step": In(1),
+            "mask": In(unsigned(n), init=(1 << n) - 1),
+            "i": In(stream.Signature(StructLayout({
+                "group": index_shape(self._groups),
+                "currents": ArrayLayout(self._current, lanes), "last": 1}))),
+            "o": Out(stream.Signature(StructLayout({
+                "index": index_shape(n), "spike": 1, "last": 1}))),
+            "h_out": Out(ArrayLayout(signed(2), n)),
+        })
+
+    def elaborate(self, platform):
+        cfg, layer, lanes, groups = self._cfg, self._layer, self._lanes, self._groups
+        membrane = shape_of(getattr(cfg.formats, f"membrane_{layer}"))
+        state = StructLayout({"v": membrane, "fired": 1})
+        m = Module()
+        m.submodules.scan = scan = ReadScan(count=groups, addr_shape=index_shape(groups))
+        m.d.comb += [scan.start.valid.eq(1), scan.start.payload.eq(0)]
+
+        pending = Signal(lanes)              # spikes of the accepted group still to be sent
+        pending_group = Signal(range(groups))
+        end_pending = Signal()               # the step's last beat is still to be sent
+        take = Signal()
+        m.d.comb += [
+            self.i.ready.eq(scan.present & (pending == 0) & ~end_pending),
+            take.eq(self.i.valid & self.i.ready),
+            scan.advance.eq(take),
+        ]
+        spikes = []
+        for p in range(lanes):
+            mem = memory.Memory(shape=state, depth=groups, init=[])
+            m.submodules[f"state{p}"] = mem
+            read, write = mem.read_port(), mem.write_port()
+            m.d.comb += read.addr.eq(scan.addr)
+            old = read.data
+            v_old = Mux(self.first_step, 0, old.v)
+            fired_old = old.fired & ~self.first_step
+            neuron = self.i.payload.group * lanes + p
+            v_next, spike, h = lif_step(cfg, layer, v_old, fired_old,
+                                        self.i.payload.currents[p],
+                                        self.mask.bit_select(neuron, 1))
+            spike_sig = Signal(name=f"spike{p}")
+            m.d.comb += [spike_sig.eq(spike), write.addr.eq(scan.index), write.en.eq(take),
+                         write.data.v.eq(v_next), write.data.fired.eq(spike_sig)]
+            spikes.append(spike_sig)
+            with m.If(take):
+                m.d.sync += self.h_out[neuron].eq(h)
+        with m.If(take):
+            m.d.sync += [pending.eq(Cat(*spikes)), pending_group.eq(self.i.payload.group),
+                         end_pending.eq(self.i.payload.last)]
+
+        # Serialise: the lowest pending lane first, then the step's terminator.
+        lowest = Signal(range(lanes))
+        for p in reversed(range(lanes)):
+            with m.If(pending[p]):
+                m.d.comb += lowest.eq(p)
+        m.d.comb += [
+            self.o.valid.eq((pending != 0) | end_pending),
+            self.o.payload.spike.eq(pending != 0),
+            self.o.payload.last.eq(pending == 0),
+            self.o.payload.index.eq(Mux(pending != 0, pending_group * lanes + lowest, 0)),
+        ]
+        with m.If(self.o.valid & self.o.ready):
+            with m.If(pending != 0):
+                m.d.sync += pending.eq(pending & ~(1 << lowest))
+            with m.Else():
+                m.d.sync += end_pending.eq(0)
         return m

@@ -1,0 +1,77 @@
+"""The neuron bank in amaranth.sim against the golden hidden layer: spikes and h, per step."""
+
+import random
+
+import numpy as np
+import pytest
+
+from naca.golden_model.config import NacaConfig
+from naca.golden_model.network import NacaNetwork
+from naca.rtl.fan_in import lane_groups
+from naca.rtl.neuron import NeuronBank
+from naca.sim.streams import simulate, stream_get, stream_put_all
+
+
+def golden_layer(cfg, samples):
+    """Currents (S, T, H) that the hidden layer of a trained-looking network sees, with the
+    golden spikes and h."""
+    net = NacaNetwork(cfg)
+    gen = np.random.default_rng(0)
+    u = gen.random((samples, cfg.n_inputs)) * (gen.random((samples, cfg.n_inputs)) < 0.4)
+    fwd = net.forward(u, np.arange(samples))
+    current = net.arith.fan_in(fwd.pre_hidden, net.state.w_hidden)
+    return current, fwd.s_hidden, fwd.h_hidden, fwd.mask
+
+
+def rtl_layer(cfg, currents, lanes, stall, mask=None):
+    dut = NeuronBank(cfg, "hidden", lanes=lanes)
+    groups = lane_groups(cfg.n_hidden, lanes)
+    spikes, hs = [], []
+
+    async def producer(ctx):
+        if mask is not None:
+            ctx.set(dut.mask, int("".join("1" if b else "0" for b in mask[::-1]), 2))
+        for sample in currents:
+            for t, step in enumerate(sample):
+                ctx.set(dut.first_step, t == 0)
+                beats = [{"group": g, "currents": [int(c) for c in
+                                                   step[g * lanes:(g + 1) * lanes]],
+                          "last": g == groups - 1} for g in range(groups)]
+                await stream_put_all(ctx, dut.i, beats, seed=t, stall_probability=stall)
+
+    async def consumer(ctx):
+        gen = random.Random(3)
+        for sample in currents:
+            rows, h_rows = [], []
+            for _ in sample:
+                events = []
+                while True:
+                    beat = await stream_get(ctx, dut.o, stall=gen, stall_probability=stall)
+                    if beat.last:
+                        break
+                    events.append(int(beat.index))
+                rows.append(events)
+                h_rows.append([int(h) for h in ctx.get(dut.h_out)])
+            spikes.append(rows)
+            hs.append(h_rows)
+
+    simulate(dut, producer, consumer)
+    return spikes, hs
+
+
+@pytest.mark.parametrize("lanes, stall", [(1, 0.0), (4, 0.3), (10, 0.0), (100, 0.3)])
+def test_neuron_bank_matches_golden_hidden_layer(lanes, stall):
+    cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=5)
+    current, s, h, _ = golden_layer(cfg, 2)
+    spikes, hs = rtl_layer(cfg, current, lanes, stall)
+    assert spikes == [[np.flatnonzero(s[b, t]).tolist() for t in range(5)] for b in range(2)]
+    assert hs == h.tolist()
+
+
+def test_neuron_bank_applies_the_mask():
+    cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=3, mask_delta=0.3)
+    current, s, h, mask = golden_layer(cfg, 1)
+    assert 0 < mask[0].sum() < 100
+    spikes, hs = rtl_layer(cfg, current, 4, 0.0, mask=mask[0])
+    assert spikes == [[np.flatnonzero(s[0, t]).tolist() for t in range(3)]]
+    assert hs == h.tolist()
