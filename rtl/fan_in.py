@@ -134,3 +134,15 @@ class FanInAccumulator(wiring.Component):
                 acc_writes[p].en.eq(Mux(reading, leaving, pending)),
             ]
         return m
+
+
+def weight_write_beats(w, lanes: int) -> list[dict]:
+    """The ``weight_write`` beats that load a (fan_in, neurons) weight matrix of codes."""
+    fan_in, n = w.shape
+    groups = lane_groups(n, lanes)
+    beats = []
+    for i in range(fan_in):
+        for j in range(n):
+            bank, addr = bank_address(i, j, lanes, groups)
+            beats.append({"bank": bank, "addr": addr, "data": int(w[i, j])})
+    return beats

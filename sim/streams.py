@@ -47,3 +47,15 @@ def simulate(dut, *testbenches, period: float = 1e-8) -> None:
     for bench in testbenches:
         sim.add_testbench(bench)
     sim.run()
+
+
+async def get_step_events(ctx, port, *, stall: random.Random | None = None,
+                          stall_probability: float = 0.0) -> list[int]:
+    """The indices of one step's spike events from ``port``, up to its ``last`` beat."""
+    events = []
+    while True:
+        beat = await stream_get(ctx, port, stall=stall, stall_probability=stall_probability)
+        if beat.last:
+            return events
+        assert beat.spike
+        events.append(int(beat.index))

@@ -11,7 +11,7 @@ from naca.golden_model.config import NacaConfig
 from naca.rtl.encoder import SpikeEncoder
 from naca.rtl.fixed import index_shape
 from naca.rtl.random import KeyUnit
-from naca.sim.streams import simulate, stream_get, stream_put_all
+from naca.sim.streams import get_step_events, simulate, stream_get, stream_put_all
 
 
 def rtl_keys(requests, seed, stream_id, stall):
@@ -60,14 +60,7 @@ def rtl_spikes(cfg, codes, sample, stall):
     async def consumer(ctx):
         gen = random.Random(99)
         for _ in range(cfg.time_steps):
-            events = []
-            while True:
-                beat = await stream_get(ctx, dut.o, stall=gen, stall_probability=stall)
-                if beat.last:
-                    break
-                assert beat.spike
-                events.append(int(beat.index))
-            steps.append(events)
+            steps.append(await get_step_events(ctx, dut.o, stall=gen, stall_probability=stall))
 
     simulate(dut, producer, consumer)
     return steps

@@ -12,7 +12,7 @@ from naca.golden_model import datasets, rng
 from naca.golden_model.arith import FixedPoint
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import init_state
-from naca.rtl.fan_in import FanInAccumulator, bank_address, lane_groups
+from naca.rtl.fan_in import FanInAccumulator, lane_groups, weight_write_beats
 from naca.sim.streams import simulate, stream_get, stream_put_all
 
 
@@ -35,12 +35,7 @@ def rtl_currents(cfg, x, w, lanes, stall):
     steps = []
 
     async def producer(ctx):
-        writes = []
-        for i in range(cfg.n_inputs):
-            for j in range(cfg.n_hidden):
-                bank, addr = bank_address(i, j, lanes, groups)
-                writes.append({"bank": bank, "addr": addr, "data": int(w[i, j])})
-        await stream_put_all(ctx, dut.weight_write, writes)
+        await stream_put_all(ctx, dut.weight_write, weight_write_beats(w, lanes))
         for t in range(len(x)):
             beats = [{"index": int(i), "spike": 1, "last": 0} for i in np.flatnonzero(x[t])]
             beats.append({"index": 0, "spike": 0, "last": 1})

@@ -12,9 +12,9 @@ from naca.golden_model import datasets, rng
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import NacaNetwork
 from naca.rtl.encoder import SpikeEncoder
-from naca.rtl.fan_in import bank_address, lane_groups
+from naca.rtl.fan_in import weight_write_beats
 from naca.rtl.layer import LayerForward
-from naca.sim.streams import simulate, stream_get, stream_put_all
+from naca.sim.streams import get_step_events, simulate, stream_put_all
 
 
 def rtl_hidden_spikes(cfg, net, samples, lanes, stall):
@@ -22,17 +22,11 @@ def rtl_hidden_spikes(cfg, net, samples, lanes, stall):
     m.submodules.encoder = enc = SpikeEncoder(cfg)
     m.submodules.layer = layer = LayerForward(cfg, "hidden", lanes=lanes)
     wiring.connect(m, enc.o, layer.events)
-    groups = lane_groups(cfg.n_hidden, lanes)
     w = net.state.w_hidden
     out = []
 
     async def producer(ctx):
-        writes = []
-        for i in range(cfg.n_inputs):
-            for j in range(cfg.n_hidden):
-                bank, addr = bank_address(i, j, lanes, groups)
-                writes.append({"bank": bank, "addr": addr, "data": int(w[i, j])})
-        await stream_put_all(ctx, layer.weight_write, writes)
+        await stream_put_all(ctx, layer.weight_write, weight_write_beats(w, lanes))
         for counter, u in samples:
             codes = cfg.formats.input.quantize(u)
             await stream_put_all(ctx, enc.pixels, [{"addr": a, "code": int(c)}
@@ -53,13 +47,8 @@ def rtl_hidden_spikes(cfg, net, samples, lanes, stall):
         for _ in samples:
             rows = []
             for _ in range(cfg.time_steps):
-                events = []
-                while True:
-                    beat = await stream_get(ctx, layer.o, stall=gen, stall_probability=stall)
-                    if beat.last:
-                        break
-                    events.append(int(beat.index))
-                rows.append(events)
+                rows.append(await get_step_events(ctx, layer.o, stall=gen,
+                                                  stall_probability=stall))
                 steps_done[0] += 1
             out.append(rows)
 

@@ -9,7 +9,7 @@ from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import NacaNetwork
 from naca.rtl.fan_in import lane_groups
 from naca.rtl.neuron import NeuronBank
-from naca.sim.streams import simulate, stream_get, stream_put_all
+from naca.sim.streams import get_step_events, simulate, stream_put_all
 
 
 def golden_layer(cfg, samples):
@@ -44,13 +44,8 @@ def rtl_layer(cfg, currents, lanes, stall, mask=None):
         for sample in currents:
             rows, h_rows = [], []
             for _ in sample:
-                events = []
-                while True:
-                    beat = await stream_get(ctx, dut.o, stall=gen, stall_probability=stall)
-                    if beat.last:
-                        break
-                    events.append(int(beat.index))
-                rows.append(events)
+                rows.append(await get_step_events(ctx, dut.o, stall=gen,
+                                                  stall_probability=stall))
                 h_rows.append([int(h) for h in ctx.get(dut.h_out)])
             spikes.append(rows)
             hs.append(h_rows)
