@@ -6,17 +6,17 @@ from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out, flipped
 
 from ..golden_model.config import NacaConfig
-from .fan_in import FanInAccumulator
 from .fixed import index_shape
 from .neuron import NeuronBank
+from .synapses import SynapseArray
 
 
 class LayerForward(wiring.Component):
-    """:class:`FanInAccumulator` followed by :class:`NeuronBank` over the same P lanes.
+    """:class:`SynapseArray` followed by :class:`NeuronBank` over the same P lanes.
 
     Members
     -------
-    weight_write: In(stream of {bank, addr, data}); see :func:`fan_in.bank_address`.
+    weight_write: In(stream of {bank, addr, data}); see :func:`synapses.bank_address`.
     first_step: In(1)
         Held high from a sample's first input event until that step's ``last`` output beat
         (the controller runs steps one after another).
@@ -30,7 +30,7 @@ class LayerForward(wiring.Component):
     """
 
     def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int):
-        self._accumulator = FanInAccumulator(cfg, layer, lanes=lanes)
+        self._accumulator = SynapseArray(cfg, layer, lanes=lanes)
         self._neurons = NeuronBank(cfg, layer, lanes=lanes)
         n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
         event = StructLayout({"index": index_shape(n), "spike": 1, "last": 1})

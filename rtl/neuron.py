@@ -6,9 +6,9 @@ from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
-from .fan_in import current_shape, lane_groups
 from .fixed import index_shape, requantize, shape_of
 from .scan import ReadScan
+from .synapses import current_shape, lane_groups
 
 
 def neuron_in_layout(cfg: NacaConfig, layer: str, current_shape) -> StructLayout:
@@ -76,7 +76,7 @@ class LifUnit(wiring.Component):
 class NeuronBank(wiring.Component):
     """The LIF state of a layer over P lanes, one group of P neurons per input beat.
 
-    Lane p holds neurons j = g*P + p (as :class:`FanInAccumulator` does). For every group's
+    Lane p holds neurons j = g*P + p (as :class:`SynapseArray` does). For every group's
     currents it applies :func:`lif_step`, stores V, the spike and h, and streams the step's
     spikes as events (ascending j) followed by a ``last`` beat: the next layer's input.
 

@@ -12,8 +12,8 @@ from naca.golden_model import datasets, rng
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import NacaNetwork
 from naca.rtl.encoder import SpikeEncoder
-from naca.rtl.fan_in import weight_write_beats
 from naca.rtl.layer import LayerForward
+from naca.rtl.synapses import weight_write_beats
 from naca.sim.streams import get_step_events, simulate, stream_put_all
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import NacaNetwork
-from naca.rtl.fan_in import lane_groups
 from naca.rtl.neuron import NeuronBank
+from naca.rtl.synapses import lane_groups
 from naca.sim.streams import get_step_events, simulate, stream_put_all
 
 

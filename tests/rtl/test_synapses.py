@@ -1,4 +1,5 @@
-"""Event-driven fan-in accumulation in amaranth.sim against the golden model's currents."""
+"""The synapse array in amaranth.sim: forward currents and the learning write-back, against
+the golden model."""
 
 import gc
 import random
@@ -12,7 +13,7 @@ from naca.golden_model import datasets, rng
 from naca.golden_model.arith import FixedPoint
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import init_state
-from naca.rtl.fan_in import FanInAccumulator, lane_groups, weight_write_beats
+from naca.rtl.synapses import SynapseArray, lane_groups, weight_write_beats
 from naca.sim.streams import simulate, stream_get, stream_put_all
 
 
@@ -30,7 +31,7 @@ def golden_inputs(cfg, sample_index):
 
 
 def rtl_currents(cfg, x, w, lanes, stall):
-    dut = FanInAccumulator(cfg, "hidden", lanes=lanes)
+    dut = SynapseArray(cfg, "hidden", lanes=lanes)
     groups = lane_groups(cfg.n_hidden, lanes)
     steps = []
 
@@ -75,5 +76,51 @@ def test_lanes_must_divide_the_layer():
         # the half-built component is never elaborated: collect it while its warning is off
         warnings.simplefilter("ignore", UnusedElaboratable)
         with pytest.raises(ValueError, match="lanes = 8 does not divide the layer's 100"):
-            FanInAccumulator(NacaConfig.for_sizes(64, 100, 10), "hidden", lanes=8)
+            SynapseArray(NacaConfig.for_sizes(64, 100, 10), "hidden", lanes=8)
         gc.collect()
+
+
+def rtl_learn(cfg, w, v, rows, key, lanes, stall):
+    """Load W and the per-neuron update words, sweep the learning rows, read W back."""
+    dut = SynapseArray(cfg, "hidden", lanes=lanes)
+    groups = lane_groups(cfg.n_hidden, lanes)
+    loaded = weight_write_beats(w, lanes)
+    back = []
+
+    async def bench(ctx):
+        ctx.set(dut.round_key, key)
+        ctx.set(dut.weight_data.ready, 1)
+        await stream_put_all(ctx, dut.weight_write, loaded)
+        await stream_put_all(ctx, dut.updates, [
+            {"group": g, "values": [int(x) for x in v[g * lanes:(g + 1) * lanes]]}
+            for g in range(groups)])
+        beats = [{"index": int(i), "spike": 1, "last": 0} for i in rows]
+        await stream_put_all(ctx, dut.learn, [*beats, {"index": 0, "spike": 0, "last": 1}],
+                             seed=2, stall_probability=stall)
+        for beat in loaded:
+            await stream_put_all(ctx, dut.weight_read, [{"bank": beat["bank"],
+                                                         "addr": beat["addr"]}])
+            back.append(await stream_get(ctx, dut.weight_data))
+
+    simulate(dut, bench)
+    return np.array(back).reshape(w.shape)
+
+
+@pytest.mark.parametrize("lanes, stall", [(4, 0.0), (5, 0.4), (1, 0.0)])
+def test_learning_sweep_matches_the_golden_hidden_update(lanes, stall):
+    from naca.golden_model.network import NacaNetwork
+
+    data = datasets.load("digits")
+    cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=4, lr_hidden=2.0**-5)
+    net = NacaNetwork(cfg)
+    before = net.state.w_hidden.copy()
+    sample, label = 7, int(data.y_train[7])
+    fwd = net.train_sample(data.x_train[sample], label, sample)
+    ar = net.arith
+    v = (ar.update_value("hidden", net.state.modulation[label], cfg.formats.modulation.frac)
+         * fwd.h_hidden[0, -1] * fwd.mask[0])
+    rows = np.flatnonzero(fwd.pre_hidden[0, -1])
+    key = net._keys(sample)[0]
+    assert (net.state.w_hidden != before).sum() > 50
+    after = rtl_learn(cfg, before, v, rows, key, lanes, stall)
+    assert np.array_equal(after, net.state.w_hidden)
