@@ -17,9 +17,6 @@ class LayerForward(wiring.Component):
     Members
     -------
     weight_write: In(stream of {bank, addr, data}); see :func:`synapses.bank_address`.
-    first_step: In(1)
-        Held high from a sample's first input event until that step's ``last`` output beat
-        (the controller runs steps one after another).
     mask: In(n_neurons) (see :class:`NeuronBank`).
     events: In(stream of {index, spike, last}): the step's active inputs, then ``last``.
     o: Out(stream of {index, spike, last}): the step's spiking neurons, then ``last``.
@@ -36,7 +33,6 @@ class LayerForward(wiring.Component):
         event = StructLayout({"index": index_shape(n), "spike": 1, "last": 1})
         super().__init__({
             "weight_write": In(self._accumulator.weight_write.signature.flip()),
-            "first_step": In(1),
             "mask": In(self._neurons.mask.shape(), init=(1 << n) - 1),
             "events": In(self._accumulator.events.signature.flip()),
             "o": Out(stream.Signature(event)),
@@ -51,6 +47,6 @@ class LayerForward(wiring.Component):
         wiring.connect(m, flipped(self.events), acc.events)
         wiring.connect(m, acc.o, neurons.i)
         wiring.connect(m, neurons.o, flipped(self.o))
-        m.d.comb += [neurons.first_step.eq(self.first_step), neurons.mask.eq(self.mask),
+        m.d.comb += [neurons.mask.eq(self.mask),
                      self.h_out.eq(neurons.h_out)]
         return m

@@ -79,11 +79,11 @@ class NeuronBank(wiring.Component):
     Lane p holds neurons j = g*P + p (as :class:`SynapseArray` does). For every group's
     currents it applies :func:`lif_step`, stores V, the spike and h, and streams the step's
     spikes as events (ascending j) followed by a ``last`` beat: the next layer's input.
+    The bank counts its steps: every T-th step (from reset) is a sample's first, in which V
+    and ``fired`` read as 0. Padding neurons (j >= n) never fire.
 
     Members
     -------
-    first_step: In(1)
-        Held high by the controller during a sample's first step: V and fired read as 0.
     mask: In(n_neurons), all ones by default
         Neuron j may fire only while bit j is set.
     i: In(stream of {group, currents[P], last})
@@ -101,7 +101,6 @@ class NeuronBank(wiring.Component):
         self._groups = lane_groups(n, lanes)
         self._current = current_shape(cfg, layer)
         super().__init__({
-            "first_step": In(1),
             "mask": In(unsigned(n), init=(1 << n) - 1),
             "i": In(stream.Signature(StructLayout({
                 "group": index_shape(self._groups),
@@ -123,6 +122,10 @@ class NeuronBank(wiring.Component):
         pending_group = Signal(range(groups))
         end_pending = Signal()               # the step's last beat is still to be sent
         take = Signal()
+        step = Signal(range(cfg.time_steps))
+        first_step = step == 0
+        with m.If(take & self.i.payload.last):
+            m.d.sync += step.eq(Mux(step == cfg.time_steps - 1, 0, step + 1))
         m.d.comb += [
             self.i.ready.eq(scan.present & (pending == 0) & ~end_pending),
             take.eq(self.i.valid & self.i.ready),
@@ -135,17 +138,17 @@ class NeuronBank(wiring.Component):
             read, write = mem.read_port(), mem.write_port()
             m.d.comb += read.addr.eq(scan.addr)
             old = read.data
-            v_old = Mux(self.first_step, 0, old.v)
-            fired_old = old.fired & ~self.first_step
+            v_old = Mux(first_step, 0, old.v)
+            fired_old = old.fired & ~first_step
             neuron = self.i.payload.group * lanes + p
             v_next, spike, h = lif_step(cfg, layer, v_old, fired_old,
                                         self.i.payload.currents[p],
-                                        self.mask.bit_select(neuron, 1))
+                                        self.mask.bit_select(neuron, 1) & (neuron < self._n))
             spike_sig = Signal(name=f"spike{p}")
             m.d.comb += [spike_sig.eq(spike), write.addr.eq(scan.index), write.en.eq(take),
                          write.data.v.eq(v_next), write.data.fired.eq(spike_sig)]
             spikes.append(spike_sig)
-            with m.If(take):
+            with m.If(take & (neuron < self._n)):
                 m.d.sync += self.h_out[neuron].eq(h)
         with m.If(take):
             m.d.sync += [pending.eq(Cat(*spikes)), pending_group.eq(self.i.payload.group),

@@ -1,6 +1,6 @@
 """Walking a synchronous memory read port over consecutive addresses, with back-pressure."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -60,3 +60,22 @@ class ReadScan(wiring.Component):
             with m.Else():
                 m.d.sync += self.index.eq(self.index + 1)
         return m
+
+
+def serve_reads(m: Module, request, response, data, *, allowed) -> Value:
+    """Answer a ``request`` stream from a synchronous read port onto a ``response`` stream.
+
+    A request is taken while ``allowed`` and nothing is outstanding; ``data`` (the port's data,
+    one cycle later) goes out on ``response`` and is held until taken. Returns the acceptance:
+    while it is high, drive the read port's address from the request.
+    """
+    pending = Signal()
+    take = request.valid & request.ready
+    m.d.comb += request.ready.eq(allowed & ~pending & ~response.valid)
+    with m.If(take):
+        m.d.sync += pending.eq(1)
+    with m.If(pending):
+        m.d.sync += [pending.eq(0), response.valid.eq(1), response.payload.eq(data)]
+    with m.If(response.valid & response.ready):
+        m.d.sync += response.valid.eq(0)
+    return take

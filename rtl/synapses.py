@@ -9,22 +9,29 @@ from ..golden_model.config import RANDOM_BYTE_BITS, NacaConfig
 from ..golden_model.rng import col_word_bits
 from .fixed import index_shape, requantize, shape_of
 from .random import mix32
-from .scan import ReadScan
+from .scan import ReadScan, serve_reads
 
 
 def lane_groups(n_neurons: int, lanes: int, *, field: str = "lanes") -> int:
-    """G = neurons per lane; ``lanes`` must divide the layer."""
-    if not isinstance(lanes, int) or lanes < 1:
+    """G = ceil(n / P), the neurons per lane. When P does not divide the layer, the last
+    group is padded: its neurons j >= n hold zero weights, never fire and never learn."""
+    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
         raise ValueError(f"{field} must be a positive integer, not {lanes!r}")
-    if n_neurons % lanes:
-        raise ValueError(f"{field} = {lanes} does not divide the layer's {n_neurons} neurons; "
-                         f"choose a divisor of {n_neurons}")
-    return n_neurons // lanes
+    if lanes > n_neurons:
+        raise ValueError(f"{field} = {lanes} exceeds the layer's {n_neurons} neurons: "
+                         f"{lanes - n_neurons} lanes would never work; use at most {n_neurons}")
+    return -(-n_neurons // lanes)
 
 
 def bank_address(i: int, j: int, lanes: int, groups: int) -> tuple[int, int]:
     """Where weight W[i, j] lives: (bank j mod P, address i*G + j div P)."""
     return j % lanes, i * groups + j // lanes
+
+
+def update_word_shape(cfg: NacaConfig, layer: str):
+    """A neuron's update word: the update format and one bit more, for the sign-flipped
+    broadcast word (-min_code)."""
+    return signed(getattr(cfg.formats, f"update_{layer}").width + 1)
 
 
 def current_shape(cfg: NacaConfig, layer: str):
@@ -39,12 +46,26 @@ class SynapseArray(wiring.Component):
 
     Forward: for every active input the G groups are summed into per-lane accumulators, so
     each input event costs G cycles whatever P is (the forward work divided by the lanes).
-    Learning: for every input active at the last step, each lane rewrites its G weights with
-    ``W <- sat(W + SR(v_j))``, v_j the neuron's update word and SR the golden model's
-    stochastic rounding with the byte of synapse (i, j) under ``round_key``.
+    Learning: for every row i of the learning stream, each lane rewrites its G weights with
+    ``W <- sat(W + SR(v_j * f))``, v_j the neuron's update word, f the beat's factor (1 without
+    ``factor_shape``) and SR the golden model's stochastic rounding with the byte of synapse
+    (i, j) under ``round_key``.
+
+    Parameters
+    ----------
+    cfg, layer:
+        The config and ``"hidden"`` (rows are inputs) or ``"output"`` (rows are hidden neurons).
+    lanes:
+        P, see :func:`lane_groups`.
+    factor_shape:
+        When given, every learning beat carries one factor per lane (the output rule's
+        spike-h correlation of synapse (i, j)); this needs G = 1 (P >= the layer's neurons).
+    init:
+        The (fan_in, neurons) weight codes the banks hold after configuration (default zeros).
 
     Members
     -------
+    banks: the weight memories, one per lane (not ports; for inspection in simulation).
     weight_write: In(stream of {bank, addr, data}); weight_read: In(stream of {bank, addr});
     weight_data: Out(stream of weight)
         Run-time load and read-back (see :func:`bank_address`); served only while idle, a
@@ -58,25 +79,39 @@ class SynapseArray(wiring.Component):
         The sample's update words v_j (update format), loaded before learning.
     round_key: In(32)
         The sample's ROUND_HIDDEN (or ROUND_OUTPUT) key.
-    learn: In(stream of {index, spike, last})
-        The inputs active at the last step, then a ``last`` beat; G cycles per input.
+    learn: In(stream of {index, spike, last[, factors[P]]})
+        The learning rows (``spike`` set), then a ``last`` beat; G cycles per row.
+    updates_written: Out(range(P + 1))
+        How many synapses received a non-zero update term this cycle (a status count).
 
     Throughput: one group per cycle per lane in both sweeps (a two-stage read-modify-write),
-    back to back between inputs; one cycle of drain and one of memory latency before the G
+    back to back between rows; one cycle of drain and one of memory latency before the G
     output beats. Back-pressure on ``o`` stalls the read-out; ``events`` and ``learn`` are not
     accepted during the read-out or during a sweep of the other kind.
     """
 
-    def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int):
+    def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int, factor_shape=None,
+                 init=None):
         self._cfg, self._layer, self._lanes = cfg, layer, lanes
         fan_in = cfg.n_inputs if layer == "hidden" else cfg.n_hidden
         n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
-        self._fan_in, self._groups = fan_in, lane_groups(n, lanes)
+        self._fan_in, self._n, self._groups = fan_in, n, lane_groups(n, lanes)
+        self._factor_shape = factor_shape
+        if factor_shape is not None and self._groups != 1:
+            raise ValueError(f"per-synapse factors need one group: lanes = {lanes} must be at "
+                             f"least the layer's {n} neurons")
         self._weight_fmt = getattr(cfg.formats, f"weight_{layer}")
         self._update_fmt = getattr(cfg.formats, f"update_{layer}")
         self._weight = shape_of(self._weight_fmt)
         self._acc = current_shape(cfg, layer)
+        #: The P weight banks (see :func:`bank_address`); simulations may inspect their data.
+        self.banks = tuple(memory.Memory(shape=self._weight, depth=fan_in * self._groups,
+                                         init=contents)
+                           for contents in bank_contents(init, lanes, (fan_in, n)))
         event = StructLayout({"index": index_shape(fan_in), "spike": 1, "last": 1})
+        learn = event if factor_shape is None else StructLayout({
+            "index": index_shape(fan_in), "spike": 1, "last": 1,
+            "factors": ArrayLayout(factor_shape, lanes)})
         bank_addr = StructLayout({"bank": index_shape(lanes),
                                   "addr": index_shape(fan_in * self._groups)})
         super().__init__({
@@ -88,9 +123,10 @@ class SynapseArray(wiring.Component):
             "events": In(stream.Signature(event)),
             "updates": In(stream.Signature(StructLayout({
                 "group": index_shape(self._groups),
-                "values": ArrayLayout(shape_of(self._update_fmt), lanes)}))),
+                "values": ArrayLayout(update_word_shape(cfg, layer), lanes)}))),
             "round_key": In(unsigned(32)),
-            "learn": In(stream.Signature(event)),
+            "learn": In(stream.Signature(learn)),
+            "updates_written": Out(range(lanes + 1)),
             "o": Out(stream.Signature(StructLayout({
                 "group": index_shape(self._groups),
                 "currents": ArrayLayout(self._acc, lanes), "last": 1}))),
@@ -100,11 +136,11 @@ class SynapseArray(wiring.Component):
         p_lanes, g_count = self._lanes, self._groups
         m = Module()
         w_reads, w_writes, acc_reads, acc_writes, upd_reads = [], [], [], [], []
-        for p in range(p_lanes):
-            bank = memory.Memory(shape=self._weight, depth=self._fan_in * g_count, init=[])
+        for p, bank in enumerate(self.banks):
             acc = memory.Memory(shape=self._acc, depth=g_count, init=[])
             m.submodules[f"weights{p}"], m.submodules[f"acc{p}"] = bank, acc
-            upd = memory.Memory(shape=shape_of(self._update_fmt), depth=g_count, init=[])
+            upd = memory.Memory(shape=update_word_shape(self._cfg, self._layer), depth=g_count,
+                                init=[])
             m.submodules[f"updates{p}"] = upd
             upd_write = upd.write_port()
             m.d.comb += [upd_write.addr.eq(self.updates.payload.group),
@@ -130,7 +166,12 @@ class SynapseArray(wiring.Component):
         pending_learn = Signal()
         pending_row = Signal.like(row)
         pending_addr = Signal.like(base)
-        read_pending, read_bank = Signal(), Signal.like(self.weight_read.payload.bank)
+        factors = pending_factors = None
+        if self._factor_shape is not None:
+            factors = Signal.like(self.learn.payload.factors)
+            pending_factors = Signal.like(factors)
+            m.d.sync += pending_factors.eq(factors)
+        read_bank = Signal.like(self.weight_read.payload.bank)
 
         sweep_done = ~sweeping | (group == g_count - 1)
         idle = ~sweeping & ~pending & ~pending_learn & ~draining & ~reading
@@ -141,7 +182,6 @@ class SynapseArray(wiring.Component):
             self.learn.ready.eq(~draining & ~reading & sweep_done & ~(sweeping & ~learning)),
             self.weight_write.ready.eq(idle),
             self.updates.ready.eq(~sweeping & ~pending & ~pending_learn),
-            self.weight_read.ready.eq(idle & ~read_pending & ~self.weight_data.valid),
         ]
         with m.If(take & self.events.payload.spike):
             m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(0),
@@ -150,6 +190,8 @@ class SynapseArray(wiring.Component):
             m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(1),
                          row.eq(self.learn.payload.index),
                          base.eq(self.learn.payload.index * g_count)]
+            if factors is not None:
+                m.d.sync += factors.eq(self.learn.payload.factors)
         with m.Elif(sweeping):
             with m.If(group == g_count - 1):
                 m.d.sync += sweeping.eq(0)
@@ -163,13 +205,10 @@ class SynapseArray(wiring.Component):
                      pending_group.eq(group), pending_row.eq(row),
                      pending_addr.eq(base + group)]
         # Weight read-back: one cycle of memory latency, then held until taken.
-        with m.If(self.weight_read.valid & self.weight_read.ready):
-            m.d.sync += [read_pending.eq(1), read_bank.eq(self.weight_read.payload.bank)]
-        with m.If(read_pending):
-            m.d.sync += [read_pending.eq(0), self.weight_data.valid.eq(1),
-                         self.weight_data.payload.eq(Array(r.data for r in w_reads)[read_bank])]
-        with m.If(self.weight_data.valid & self.weight_data.ready):
-            m.d.sync += self.weight_data.valid.eq(0)
+        reading_back = serve_reads(m, self.weight_read, self.weight_data,
+                                   Array(r.data for r in w_reads)[read_bank], allowed=idle)
+        with m.If(reading_back):
+            m.d.sync += read_bank.eq(self.weight_read.payload.bank)
         # Read-out: after the drain, walk the accumulators, clearing each as it leaves.
         m.d.comb += scan.start.valid.eq(draining & ~pending & ~sweeping)
         with m.If(scan.start.valid & scan.start.ready):
@@ -182,13 +221,19 @@ class SynapseArray(wiring.Component):
         w_fmt, u_fmt = self._weight_fmt, self._update_fmt
         drop = u_fmt.frac - w_fmt.frac
         keep = min(drop, self._cfg.sr_bits)
-        col_bits = col_word_bits(self._groups * p_lanes)
+        col_bits = col_word_bits(self._n)
+        nonzero = []
         for p in range(p_lanes):
-            # Stage 2 of a learning sweep: W <- sat(W + SR(v_j)), the byte of synapse (i, j).
+            # Stage 2 of a learning sweep: W <- sat(W + SR(v_j f)), the byte of synapse (i, j).
             j = pending_group * p_lanes + p
             word = mix32(self.round_key ^ ((pending_row << col_bits) | (j >> 2)))
             rand = (word >> ((j & 3) * 8))[:RANDOM_BYTE_BITS]
-            v = upd_reads[p].data >> (drop - keep)
+            term = Signal(signed(len(upd_reads[p].data) + (
+                0 if pending_factors is None else len(pending_factors[p]))), name=f"term{p}")
+            m.d.comb += term.eq(upd_reads[p].data if pending_factors is None
+                                else upd_reads[p].data * pending_factors[p])
+            nonzero.append(pending_learn & (term != 0))
+            v = term >> (drop - keep)
             step = (v + (rand >> (RANDOM_BYTE_BITS - keep))) >> keep if keep else v
             learned = requantize(w_reads[p].data + step, w_fmt.frac, w_fmt)
             loading = self.weight_write.payload
@@ -199,7 +244,7 @@ class SynapseArray(wiring.Component):
                                                    & self.weight_write.ready
                                                    & (loading.bank == p))),
                 upd_reads[p].addr.eq(group),
-                w_reads[p].addr.eq(Mux(self.weight_read.valid & self.weight_read.ready,
+                w_reads[p].addr.eq(Mux(reading_back,
                                        self.weight_read.payload.addr, base + group)),
                 acc_reads[p].addr.eq(Mux(reading, scan.addr, group)),
                 self.o.payload.currents[p].eq(acc_reads[p].data),
@@ -207,7 +252,25 @@ class SynapseArray(wiring.Component):
                 acc_writes[p].data.eq(Mux(reading, 0, acc_reads[p].data + w_reads[p].data)),
                 acc_writes[p].en.eq(Mux(reading, leaving, pending)),
             ]
+        m.d.comb += self.updates_written.eq(sum(nonzero))
         return m
+
+
+def bank_contents(w, lanes: int, shape: tuple[int, int]) -> list[list[int]]:
+    """The P banks' words holding a (fan_in, neurons) weight matrix of codes (or all zeros
+    when ``w`` is None); padding neurons hold zero."""
+    fan_in, n = shape
+    groups = lane_groups(n, lanes)
+    banks = [[0] * (fan_in * groups) for _ in range(lanes)]
+    if w is not None:
+        if tuple(w.shape) != shape:
+            raise ValueError(f"initial weights have shape {tuple(w.shape)}; the layer needs "
+                             f"{shape} (inputs, neurons)")
+        for i in range(fan_in):
+            for j in range(n):
+                bank, addr = bank_address(i, j, lanes, groups)
+                banks[bank][addr] = int(w[i, j])
+    return banks
 
 
 def weight_write_beats(w, lanes: int) -> list[dict]:

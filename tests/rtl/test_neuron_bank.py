@@ -33,9 +33,10 @@ def rtl_layer(cfg, currents, lanes, stall, mask=None):
             ctx.set(dut.mask, int("".join("1" if b else "0" for b in mask[::-1]), 2))
         for sample in currents:
             for t, step in enumerate(sample):
-                ctx.set(dut.first_step, t == 0)
+                padded = np.zeros(groups * lanes, dtype=np.int64)
+                padded[:len(step)] = step
                 beats = [{"group": g, "currents": [int(c) for c in
-                                                   step[g * lanes:(g + 1) * lanes]],
+                                                   padded[g * lanes:(g + 1) * lanes]],
                           "last": g == groups - 1} for g in range(groups)]
                 await stream_put_all(ctx, dut.i, beats, seed=t, stall_probability=stall)
 
@@ -54,7 +55,7 @@ def rtl_layer(cfg, currents, lanes, stall, mask=None):
     return spikes, hs
 
 
-@pytest.mark.parametrize("lanes, stall", [(1, 0.0), (4, 0.3), (10, 0.0), (100, 0.3)])
+@pytest.mark.parametrize("lanes, stall", [(1, 0.0), (4, 0.3), (8, 0.2), (10, 0.0), (100, 0.3)])
 def test_neuron_bank_matches_golden_hidden_layer(lanes, stall):
     cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=5)
     current, s, h, _ = golden_layer(cfg, 2)

@@ -45,19 +45,21 @@ def rtl_currents(cfg, x, w, lanes, stall):
     async def consumer(ctx):
         gen = random.Random(8)
         for _ in range(len(x)):
-            currents = np.zeros(cfg.n_hidden, dtype=np.int64)
+            currents = np.zeros(groups * lanes, dtype=np.int64)
             for g in range(groups):
                 beat = await stream_get(ctx, dut.o, stall=gen, stall_probability=stall)
                 assert beat.group == g and beat.last == (g == groups - 1)
                 for p in range(lanes):
                     currents[g * lanes + p] = beat.currents[p]
-            steps.append(currents)
+            assert not currents[cfg.n_hidden:].any()      # padding neurons have no weights
+            steps.append(currents[:cfg.n_hidden])
 
     simulate(dut, producer, consumer)
     return np.array(steps)
 
 
-@pytest.mark.parametrize("lanes, stall", [(1, 0.0), (4, 0.0), (4, 0.4), (5, 0.3), (100, 0.0)])
+@pytest.mark.parametrize("lanes, stall",
+                         [(1, 0.0), (4, 0.0), (4, 0.4), (5, 0.3), (8, 0.2), (100, 0.0)])
 def test_fan_in_matches_golden_currents_on_digits(lanes, stall):
     cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=3)
     x, w, expected = golden_inputs(cfg, 4)
@@ -71,12 +73,26 @@ def test_fan_in_odd_layer():
     assert np.array_equal(rtl_currents(cfg, x, w, 1, 0.3), expected)
 
 
-def test_lanes_must_divide_the_layer():
+@pytest.mark.parametrize("lanes, message", [
+    (101, "lanes = 101 exceeds the layer's 100 neurons"),
+    (0, "lanes must be a positive integer, not 0"),
+    (2.0, "lanes must be a positive integer, not 2.0"),
+])
+def test_impossible_lane_counts_are_refused(lanes, message):
     with warnings.catch_warnings():
         # the half-built component is never elaborated: collect it while its warning is off
         warnings.simplefilter("ignore", UnusedElaboratable)
-        with pytest.raises(ValueError, match="lanes = 8 does not divide the layer's 100"):
-            SynapseArray(NacaConfig.for_sizes(64, 100, 10), "hidden", lanes=8)
+        with pytest.raises(ValueError, match=message):
+            SynapseArray(NacaConfig.for_sizes(64, 100, 10), "hidden", lanes=lanes)
+        gc.collect()
+
+
+def test_factors_need_a_single_group():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(ValueError, match="lanes = 5 must be at least the layer's 10"):
+            SynapseArray(NacaConfig.for_sizes(64, 100, 10), "output", lanes=5,
+                         factor_shape=4)
         gc.collect()
 
 
@@ -91,8 +107,10 @@ def rtl_learn(cfg, w, v, rows, key, lanes, stall):
         ctx.set(dut.round_key, key)
         ctx.set(dut.weight_data.ready, 1)
         await stream_put_all(ctx, dut.weight_write, loaded)
+        padded = np.zeros(groups * lanes, dtype=np.int64)
+        padded[:len(v)] = v
         await stream_put_all(ctx, dut.updates, [
-            {"group": g, "values": [int(x) for x in v[g * lanes:(g + 1) * lanes]]}
+            {"group": g, "values": [int(x) for x in padded[g * lanes:(g + 1) * lanes]]}
             for g in range(groups)])
         beats = [{"index": int(i), "spike": 1, "last": 0} for i in rows]
         await stream_put_all(ctx, dut.learn, [*beats, {"index": 0, "spike": 0, "last": 1}],
@@ -106,7 +124,7 @@ def rtl_learn(cfg, w, v, rows, key, lanes, stall):
     return np.array(back).reshape(w.shape)
 
 
-@pytest.mark.parametrize("lanes, stall", [(4, 0.0), (5, 0.4), (1, 0.0)])
+@pytest.mark.parametrize("lanes, stall", [(4, 0.0), (5, 0.4), (1, 0.0), (8, 0.2)])
 def test_learning_sweep_matches_the_golden_hidden_update(lanes, stall):
     from naca.golden_model.network import NacaNetwork
 

@@ -1,0 +1,227 @@
+"""What the two learning rules need besides the weights: the hidden update words, the output
+error words and the output rule's spike-h correlations."""
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.data import ArrayLayout, StructLayout
+from amaranth.lib.wiring import In, Out
+
+from ..golden_model.config import NacaConfig
+from .fixed import index_shape, requantize, shape_of
+from .modulator import modulation_layout
+from .scan import ReadScan
+from .synapses import lane_groups, update_word_shape
+
+
+def updates_layout(cfg: NacaConfig, layer: str, lanes: int) -> StructLayout:
+    """A group's update words, as :class:`SynapseArray.updates` takes them."""
+    n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
+    return StructLayout({"group": index_shape(lane_groups(n, lanes)),
+                         "values": ArrayLayout(update_word_shape(cfg, layer), lanes)})
+
+
+def count_shape(cfg: NacaConfig):
+    """A spike count over the T steps (0 .. T)."""
+    return range(cfg.time_steps + 1)
+
+
+def correlation_shape(cfg: NacaConfig):
+    """P_jk = sum_t s_j(t) h_k(t), in -T .. T (one step only for the ``last_step`` rule)."""
+    steps = cfg.time_steps if cfg.output_rule == "accumulate" else 1
+    return signed(steps.bit_length() + 1)
+
+
+class HiddenUpdatePacker(wiring.Component):
+    """The hidden core's update words: ``v_j = h_j * m_j * broadcast_j``, P neurons per beat.
+
+    The modulator's broadcast word q(-lr * G[c, j]) has its sign flipped (h = -1), is passed
+    (h = 1) or is zeroed (h = 0 or mask bit clear); words are gathered into groups of P
+    (neuron j = g*P + p), a padded last group carrying zeros.
+
+    Members
+    -------
+    h: In(signed(2) per hidden neuron); mask: In(H)
+        The post factors of the last step and the sample's mask, held during the pass.
+    i: In(stream of {neuron, value, last}) (:func:`modulator.modulation_layout`)
+    o: Out(stream of {group, values[P]})
+
+    Throughput one neuron per cycle; a group leaves one cycle after its last neuron and is
+    held until taken (``i`` waits meanwhile only if the next group completes first).
+    """
+
+    def __init__(self, cfg: NacaConfig, *, lanes: int):
+        self._cfg, self._lanes = cfg, lanes
+        h = cfg.n_hidden
+        super().__init__({
+            "h": In(ArrayLayout(signed(2), h)),
+            "mask": In(h, init=(1 << h) - 1),
+            "i": In(stream.Signature(modulation_layout(cfg))),
+            "o": Out(stream.Signature(updates_layout(cfg, "hidden", lanes))),
+        })
+
+    def elaborate(self, platform):
+        lanes = self._lanes
+        m = Module()
+        beat = self.i.payload
+        lane = Signal(range(lanes))
+        group = Signal.like(self.o.payload.group)
+        gathered = Signal.like(self.o.payload.values)
+        post = self.h[beat.neuron]
+        word = Signal.like(gathered[0])
+        m.d.comb += [
+            word.eq(Mux(self.mask.bit_select(beat.neuron, 1),
+                        Mux(post == 1, beat.value, Mux(post == -1, -beat.value, 0)), 0)),
+            self.i.ready.eq(~self.o.valid | self.o.ready),
+        ]
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            complete = (lane == lanes - 1) | beat.last
+            with m.If(complete):
+                for p in range(lanes):
+                    # lanes after this one are the padding of the last group
+                    m.d.sync += self.o.payload.values[p].eq(
+                        Mux(lane == p, word, Mux(lane > p, gathered[p], 0)))
+                m.d.sync += [self.o.valid.eq(1), self.o.payload.group.eq(group), lane.eq(0),
+                             group.eq(Mux(beat.last, 0, group + 1))]
+            with m.Else():
+                m.d.sync += [gathered[lane].eq(word), lane.eq(lane + 1)]
+        return m
+
+
+class OutputErrorUnit(wiring.Component):
+    """The output rule's per-neuron words: ``v_k = q(-lr_o * (count_k - T * [k == label]))``
+    in the update_output format, as one :class:`SynapseArray` update beat (G = 1).
+
+    Members
+    -------
+    lr: In(learning rate); counts: In(the output spike counts), held during the pass.
+    i: In(stream of label)
+    o: Out(stream of {group, values[C]})
+
+    Latency C + 1 cycles from the label (one multiplier, one neuron per cycle); the beat is
+    held until taken, and the next label waits for it.
+    """
+
+    def __init__(self, cfg: NacaConfig):
+        self._cfg = cfg
+        c = cfg.n_classes
+        super().__init__({
+            "lr": In(shape_of(cfg.formats.learning_rate)),
+            "counts": In(ArrayLayout(count_shape(cfg), c)),
+            "i": In(stream.Signature(index_shape(c))),
+            "o": Out(stream.Signature(updates_layout(cfg, "output", c))),
+        })
+
+    def elaborate(self, platform):
+        cfg, f = self._cfg, self._cfg.formats
+        c = cfg.n_classes
+        m = Module()
+        busy = Signal()
+        label = Signal.like(self.i.payload)
+        k = Signal(range(c))
+        error = Signal(signed(cfg.time_steps.bit_length() + 1))
+        m.d.comb += [
+            self.i.ready.eq(~busy & ~self.o.valid),
+            error.eq(self.counts[k] - Mux(k == label, cfg.time_steps, 0)),
+        ]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [busy.eq(1), label.eq(self.i.payload), k.eq(0)]
+        with m.If(busy):
+            m.d.sync += self.o.payload.values[k].eq(
+                requantize(-(self.lr * error), f.learning_rate.frac, f.update_output))
+            with m.If(k == c - 1):
+                m.d.sync += [busy.eq(0), self.o.valid.eq(1)]
+            with m.Else():
+                m.d.sync += k.eq(k + 1)
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        m.d.comb += self.o.payload.group.eq(0)
+        return m
+
+
+class Correlator(wiring.Component):
+    """The output rule's pre-post terms ``P_jk = sum_t s_j(t) h_k(t)`` and their sweep.
+
+    Each step, the output layer's h (one ``post`` beat, taken once the output neurons have
+    stepped) is added to the row of every hidden neuron that spiked in that step (the ``pre``
+    events, which arrive through a FIFO). A sample's first step starts every row afresh.
+    With the ``last_step`` rule only the last step is kept. The ``learn`` sweep then streams,
+    for every hidden neuron that spiked at least once, its row of C factors, then a ``last``
+    beat: the output :class:`SynapseArray`'s learning stream.
+
+    Members
+    -------
+    post: In(stream of C post factors h_k(t)); one per step, before that step's ``pre``.
+    pre: In(stream of {index, spike, last}): a step's hidden spikes, then ``last``.
+    busy: Out(1): a step is being correlated.
+    start: In(stream): starts the sweep (once the sample's last step is done).
+    learn: Out(stream of {index, spike, last, factors[C]})
+
+    Throughput one hidden spike per cycle (a read-modify-write over two cycles, rows distinct
+    within a step); the sweep takes H + 1 cycles plus one of latency, stalled by ``learn``.
+    """
+
+    def __init__(self, cfg: NacaConfig):
+        self._cfg = cfg
+        h, c = cfg.n_hidden, cfg.n_classes
+        self._row = ArrayLayout(correlation_shape(cfg), c)
+        super().__init__({
+            "post": In(stream.Signature(ArrayLayout(signed(2), c))),
+            "pre": In(stream.Signature(StructLayout({
+                "index": index_shape(h), "spike": 1, "last": 1}))),
+            "busy": Out(1),
+            "start": In(stream.Signature(0)),
+            "learn": Out(stream.Signature(StructLayout({
+                "index": index_shape(h), "spike": 1, "last": 1, "factors": self._row}))),
+        })
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        h, steps = cfg.n_hidden, cfg.time_steps
+        m = Module()
+        m.submodules.rows = rows = memory.Memory(shape=self._row, depth=h, init=[])
+        read, write = rows.read_port(), rows.write_port()
+        m.submodules.scan = scan = ReadScan(count=h + 1, addr_shape=index_shape(h + 1))
+
+        touched = Signal(h)               # rows written in this sample
+        post = Signal.like(self.post.payload)
+        stepping = Signal()               # ``post`` holds this step's h
+        step = Signal(range(steps))
+        kept = (step == steps - 1) if cfg.output_rule == "last_step" else 1
+        pending, pending_row = Signal(), Signal.like(self.pre.payload.index)
+        take_pre = self.pre.valid & self.pre.ready
+        m.d.comb += [
+            self.post.ready.eq(~stepping & ~scan.present),
+            self.pre.ready.eq(stepping),
+            self.busy.eq(stepping | pending),
+            read.addr.eq(Mux(scan.start.ready, self.pre.payload.index, scan.addr)),
+        ]
+        with m.If(self.post.valid & self.post.ready):
+            m.d.sync += [post.eq(self.post.payload), stepping.eq(1)]
+            with m.If(step == 0):
+                m.d.sync += touched.eq(0)
+        with m.If(take_pre & self.pre.payload.last):
+            m.d.sync += [stepping.eq(0), step.eq(Mux(step == steps - 1, 0, step + 1))]
+        m.d.sync += [pending.eq(take_pre & self.pre.payload.spike & kept),
+                     pending_row.eq(self.pre.payload.index)]
+        # second cycle: row <- (row if already touched in this sample else 0) + h(t)
+        fresh = ~touched.bit_select(pending_row, 1)
+        m.d.comb += [write.addr.eq(pending_row), write.en.eq(pending)]
+        for k in range(cfg.n_classes):
+            m.d.comb += write.data[k].eq(Mux(fresh, 0, read.data[k]) + post[k])
+        with m.If(pending):
+            m.d.sync += touched.eq(touched | (1 << pending_row))
+
+        row_touched = touched.bit_select(scan.index, 1)
+        m.d.comb += [
+            scan.start.valid.eq(self.start.valid), self.start.ready.eq(scan.start.ready),
+            scan.start.payload.eq(0),
+            self.learn.valid.eq(scan.present & (scan.last | row_touched)),
+            self.learn.payload.index.eq(scan.index),
+            self.learn.payload.spike.eq(~scan.last),
+            self.learn.payload.last.eq(scan.last),
+            self.learn.payload.factors.eq(read.data),
+            scan.advance.eq(~self.learn.valid | self.learn.ready),
+        ]
+        return m

@@ -1,0 +1,375 @@
+"""The NACA network top: samples in, predictions out, learning on chip, a run-time control port."""
+
+from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.data import ArrayLayout, StructLayout
+from amaranth.lib.wiring import In, Out
+
+from ..golden_model.config import NacaConfig
+from ..golden_model.rng import Stream
+from .control import DATA, STATUS, STATUS_WIDTH, Register, Target, bank_address_bits, control_layout
+from .encoder import SpikeEncoder, event_layout
+from .fifo import StreamFifo
+from .fixed import index_shape, shape_of
+from .learning import (
+    Correlator,
+    HiddenUpdatePacker,
+    OutputErrorUnit,
+    correlation_shape,
+    count_shape,
+)
+from .modulator import ModulatorUnit
+from .neuron import NeuronBank
+from .random import WORD, KeyUnit
+from .synapses import SynapseArray, lane_groups
+
+
+def sample_layout(cfg: NacaConfig) -> StructLayout:
+    """A pixel of a sample; the label and the train flag of the sample's last pixel count."""
+    return StructLayout({"code": shape_of(cfg.formats.input),
+                         "label": index_shape(cfg.n_classes), "train": 1})
+
+
+def result_layout(cfg: NacaConfig) -> StructLayout:
+    return StructLayout({"sample": WORD, "prediction": index_shape(cfg.n_classes),
+                         "counts": ArrayLayout(count_shape(cfg), cfg.n_classes)})
+
+
+def check_buildable(cfg: NacaConfig, lanes: int) -> None:
+    """Refuse configs the network top cannot build, naming the field and the limit."""
+    if cfg.model != "snn":
+        raise ValueError(f"model = {cfg.model!r}: the RTL builds the SNN; use model = 'snn'")
+    if cfg.mask_delta is not None:
+        raise ValueError("mask_delta: the RTL has no neuron-mask unit; use mask_delta = None")
+    lane_groups(cfg.n_hidden, lanes)
+    for name in ("weight_hidden", "weight_output", "learning_rate", "modulation"):
+        width = getattr(cfg.formats, name).width
+        if width > DATA.width:
+            raise ValueError(f"formats.{name} is {width} bits; the control port carries at "
+                             f"most {DATA.width}")
+
+
+class NacaCore(wiring.Component):
+    """A NACA SNN (N-H-C) that trains and infers sample by sample, bit-exact with
+    :class:`golden_model.network.NacaNetwork` (fixed point).
+
+    Per sample: the N pixel beats are stored; T steps run as a pipeline (encoder, event FIFO,
+    hidden synapses over P lanes, hidden neurons, output synapses over C lanes, output neurons,
+    spike counts, the correlator). When training, the modulator broadcasts the label's words to
+    the hidden core and the error unit the output words; the encoder replays the last step's
+    inputs into the hidden learning sweep while the correlator sweeps the output synapses. Then
+    the result leaves and the sample counter advances.
+
+    Parameters
+    ----------
+    cfg:
+        The golden model's config: every width, constant and reset value comes from it.
+    lanes:
+        P, the hidden layer's parallel lanes (:func:`synapses.lane_groups`).
+    fifo_depth:
+        Input events buffered between the encoder and the hidden synapses.
+    state:
+        A :class:`golden_model.network.NetworkState` held in the memories after configuration
+        (weights and modulation table baked into the bitstream); by default all zeros, to be
+        loaded through ``control``.
+
+    Members
+    -------
+    i: In(stream of {code, label, train}): N beats per sample, accepted while no sample runs.
+    o: Out(stream of {sample, prediction, counts[C]}): one beat per sample, once it is done.
+    control: In(stream of {write, target, addr, data}); control_data: Out(stream of 32 bits)
+        Load and read back weights, the modulation table and the registers (:class:`Target`,
+        :class:`Register`) between samples; a read is answered before the next access is taken.
+    busy: Out(1): a sample is in flight.
+    hidden_synapses, output_synapses: the two :class:`SynapseArray` s (not ports; their
+        ``banks`` may be inspected in simulation).
+
+    Cycles per sample: about T * (N + G * active inputs) / overlap; :mod:`benchmarks.rtl_cycles`
+    measures them. Back-pressure on ``o`` holds the core (and the counters) at the result.
+    """
+
+    def __init__(self, cfg: NacaConfig, *, lanes: int, fifo_depth: int = 16, state=None):
+        check_buildable(cfg, lanes)
+        self._cfg, self._lanes, self._fifo_depth = cfg, lanes, fifo_depth
+        self.hidden_synapses = SynapseArray(cfg, "hidden", lanes=lanes,
+                                            init=None if state is None else state.w_hidden)
+        self.output_synapses = SynapseArray(cfg, "output", lanes=cfg.n_classes,
+                                            factor_shape=correlation_shape(cfg),
+                                            init=None if state is None else state.w_output)
+        self._modulator = ModulatorUnit(cfg, init=None if state is None else state.modulation)
+        super().__init__({
+            "i": In(stream.Signature(sample_layout(cfg))),
+            "o": Out(stream.Signature(result_layout(cfg))),
+            "control": In(stream.Signature(control_layout(cfg, lanes))),
+            "control_data": Out(stream.Signature(DATA)),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        cfg, lanes = self._cfg, self._lanes
+        n, h, c, steps = cfg.n_inputs, cfg.n_hidden, cfg.n_classes, cfg.time_steps
+        m = Module()
+        sub = m.submodules
+        sub.encoder = encoder = SpikeEncoder(cfg)
+        step_shape = range(steps + 1)
+        sub.encode_keys = encode_keys = KeyUnit(stream_id=Stream.ENCODE, step_shape=step_shape)
+        sub.hidden_keys = hidden_keys = KeyUnit(stream_id=Stream.ROUND_HIDDEN,
+                                                step_shape=step_shape)
+        sub.output_keys = output_keys = KeyUnit(stream_id=Stream.ROUND_OUTPUT,
+                                                step_shape=step_shape)
+        sub.events = events = StreamFifo(event_layout(cfg), depth=self._fifo_depth)
+        sub.hidden = hidden = self.hidden_synapses
+        sub.hidden_neurons = hidden_neurons = NeuronBank(cfg, "hidden", lanes=lanes)
+        sub.output = output = self.output_synapses
+        sub.output_neurons = output_neurons = NeuronBank(cfg, "output", lanes=c)
+        sub.hidden_spikes = hidden_spikes = StreamFifo(hidden_neurons.o.payload.shape(),
+                                                       depth=h + 2)
+        sub.correlator = correlator = Correlator(cfg)
+        sub.modulator = modulator = self._modulator
+        sub.packer = packer = HiddenUpdatePacker(cfg, lanes=lanes)
+        sub.error = error = OutputErrorUnit(cfg)
+
+        # -- registers -------------------------------------------------------------------------
+        lr_hidden = Signal(shape_of(cfg.formats.learning_rate), init=cfg.code("lr_hidden"))
+        lr_output = Signal(shape_of(cfg.formats.learning_rate), init=cfg.code("lr_output"))
+        seed = Signal(WORD, init=cfg.seed)
+        sample = Signal(WORD)
+        status = {reg: Signal(STATUS_WIDTH, name=reg.name.lower()) for reg in STATUS}
+        label, train = Signal.like(self.i.payload.label), Signal()
+        counts = Signal(ArrayLayout(count_shape(cfg), c))
+        for unit in (encode_keys, hidden_keys, output_keys):
+            m.d.comb += unit.seed.eq(seed)
+        m.d.comb += [modulator.lr.eq(lr_hidden), error.lr.eq(lr_output),
+                     error.counts.eq(counts), packer.h.eq(hidden_neurons.h_out)]
+
+        # -- the datapath ----------------------------------------------------------------------
+        wiring.connect(m, encode_keys.o, encoder.key)
+        wiring.connect(m, events.o, hidden.events)
+        wiring.connect(m, hidden.o, hidden_neurons.i)
+        wiring.connect(m, output.o, output_neurons.i)
+        wiring.connect(m, hidden_spikes.o, correlator.pre)
+        wiring.connect(m, correlator.learn, output.learn)
+        wiring.connect(m, modulator.o, packer.i)
+        wiring.connect(m, packer.o, hidden.updates)
+        wiring.connect(m, error.o, output.updates)
+        # the encoder feeds the forward pass, or replays the last step into the learning sweep
+        replaying = Signal()
+        spikes = hidden_neurons.o
+        m.d.comb += [
+            events.i.payload.eq(encoder.o.payload), hidden.learn.payload.eq(encoder.o.payload),
+            events.i.valid.eq(encoder.o.valid & ~replaying),
+            hidden.learn.valid.eq(encoder.o.valid & replaying),
+            encoder.o.ready.eq(Mux(replaying, hidden.learn.ready, events.i.ready)),
+            # the hidden spikes go to the output synapses and (for the correlations) a FIFO
+            output.events.payload.eq(spikes.payload), hidden_spikes.i.payload.eq(spikes.payload),
+            output.events.valid.eq(spikes.valid & hidden_spikes.i.ready),
+            hidden_spikes.i.valid.eq(spikes.valid & output.events.ready),
+            spikes.ready.eq(output.events.ready & hidden_spikes.i.ready),
+            # each output step's last beat hands that step's h to the correlator
+            correlator.post.payload.eq(output_neurons.h_out),
+            correlator.post.valid.eq(output_neurons.o.valid & output_neurons.o.payload.last),
+            output_neurons.o.ready.eq(~output_neurons.o.payload.last | correlator.post.ready),
+        ]
+        out_beat = output_neurons.o
+        with m.If(out_beat.valid & out_beat.ready & out_beat.payload.spike):
+            m.d.sync += counts[out_beat.payload.index].eq(counts[out_beat.payload.index] + 1)
+
+        # -- the sample's phases ---------------------------------------------------------------
+        pixel = Signal(range(n))
+        issued = Signal(range(steps + 1))           # encode keys requested this sample
+        stepped = Signal(range(steps + 1))          # output steps handed to the correlator
+        round_keys, keys_in = Signal(2), Signal(2)  # rounding keys requested, received
+        hidden_key, output_key = Signal(WORD), Signal(WORD)
+        words_sent, words_loaded = Signal(2), Signal(2)
+        learn_started, learned = Signal(2), Signal(2)
+        m.d.comb += [hidden.round_key.eq(hidden_key), output.round_key.eq(output_key),
+                     encode_keys.i.payload.sample.eq(sample),
+                     hidden_keys.i.payload.sample.eq(sample),
+                     hidden_keys.i.payload.step.eq(steps),
+                     output_keys.i.payload.sample.eq(sample),
+                     output_keys.i.payload.step.eq(steps),
+                     hidden_keys.o.ready.eq(1), output_keys.o.ready.eq(1),
+                     modulator.i.payload.eq(label), error.i.payload.eq(label)]
+        with m.If(hidden_keys.o.valid):
+            m.d.sync += [hidden_key.eq(hidden_keys.o.payload), keys_in[0].eq(1)]
+        with m.If(output_keys.o.valid):
+            m.d.sync += [output_key.eq(output_keys.o.payload), keys_in[1].eq(1)]
+        with m.If(correlator.post.valid & correlator.post.ready):
+            m.d.sync += stepped.eq(stepped + 1)
+
+        take_pixel = self.i.valid & self.i.ready
+        m.d.comb += [encoder.pixels.valid.eq(take_pixel),
+                     encoder.pixels.payload.addr.eq(pixel),
+                     encoder.pixels.payload.code.eq(self.i.payload.code)]
+        prediction = Const(0, self.o.payload.prediction.shape())
+        best = counts[0]
+        for k in range(1, c):
+            prediction = Mux(counts[k] > best, k, prediction)
+            best = Mux(counts[k] > best, counts[k], best)
+        m.d.comb += [self.o.payload.sample.eq(sample), self.o.payload.counts.eq(counts),
+                     self.o.payload.prediction.eq(prediction)]
+
+        control_open = Signal()
+        with m.FSM() as phase:
+            with m.State("IDLE"):
+                m.d.comb += [self.i.ready.eq(1), control_open.eq(pixel == 0)]
+                with m.If(take_pixel):
+                    m.d.sync += pixel.eq(Mux(pixel == n - 1, 0, pixel + 1))
+                    with m.If(pixel == n - 1):
+                        m.d.sync += [label.eq(self.i.payload.label), train.eq(self.i.payload.train),
+                                     issued.eq(0), stepped.eq(0), round_keys.eq(0), keys_in.eq(0),
+                                     words_sent.eq(0), words_loaded.eq(0),
+                                     learn_started.eq(0), learned.eq(0),
+                                     counts.eq(0)]
+                        m.next = "FORWARD"
+            with m.State("FORWARD"):
+                m.d.comb += [encode_keys.i.valid.eq(issued < steps),
+                             encode_keys.i.payload.step.eq(issued),
+                             hidden_keys.i.valid.eq(~round_keys[0]),
+                             output_keys.i.valid.eq(~round_keys[1])]
+                with m.If(encode_keys.i.valid & encode_keys.i.ready):
+                    m.d.sync += issued.eq(issued + 1)
+                with m.If(hidden_keys.i.ready):
+                    m.d.sync += round_keys[0].eq(1)
+                with m.If(output_keys.i.ready):
+                    m.d.sync += round_keys[1].eq(1)
+                with m.If((stepped == steps) & ~correlator.busy & (keys_in == 0b11)):
+                    with m.If(train):
+                        m.next = "UPDATES"
+                    with m.Else():
+                        m.next = "REPORT"
+            with m.State("UPDATES"):
+                m.d.comb += [modulator.i.valid.eq(~words_sent[0]),
+                             error.i.valid.eq(~words_sent[1])]
+                with m.If(modulator.i.ready):
+                    m.d.sync += words_sent[0].eq(1)
+                with m.If(error.i.ready):
+                    m.d.sync += words_sent[1].eq(1)
+                with m.If(hidden.updates.valid & hidden.updates.ready
+                          & (hidden.updates.payload.group == lane_groups(h, lanes) - 1)):
+                    m.d.sync += words_loaded[0].eq(1)
+                with m.If(output.updates.valid & output.updates.ready):
+                    m.d.sync += words_loaded[1].eq(1)
+                with m.If(words_loaded == 0b11):
+                    m.next = "LEARN"
+            with m.State("LEARN"):
+                m.d.comb += [replaying.eq(1),
+                             encode_keys.i.valid.eq(~learn_started[0]),
+                             encode_keys.i.payload.step.eq(steps - 1),
+                             correlator.start.valid.eq(~learn_started[1])]
+                with m.If(encode_keys.i.ready):
+                    m.d.sync += learn_started[0].eq(1)
+                with m.If(correlator.start.ready):
+                    m.d.sync += learn_started[1].eq(1)
+                with m.If(hidden.learn.valid & hidden.learn.ready & hidden.learn.payload.last):
+                    m.d.sync += learned[0].eq(1)
+                with m.If(output.learn.valid & output.learn.ready & output.learn.payload.last):
+                    m.d.sync += learned[1].eq(1)
+                with m.If(learned == 0b11):
+                    m.next = "REPORT"     # the last write-back lands in this cycle
+            with m.State("REPORT"):
+                m.d.comb += self.o.valid.eq(1)
+                with m.If(self.o.ready):
+                    m.d.sync += [sample.eq(sample + 1),
+                                 status[Register.SAMPLES].eq(status[Register.SAMPLES] + 1)]
+                    m.next = "IDLE"
+
+        # -- status counters -------------------------------------------------------------------
+        m.d.comb += self.busy.eq(~phase.ongoing("IDLE"))
+        hidden_event = hidden.events.valid & hidden.events.ready & hidden.events.payload.spike
+        output_event = output.events.valid & output.events.ready & output.events.payload.spike
+        increments = {
+            Register.CYCLES: self.busy,
+            Register.INPUT_EVENTS: hidden_event,
+            Register.SYNAPTIC_EVENTS: Mux(hidden_event, h, 0) + Mux(output_event, c, 0),
+            Register.HIDDEN_UPDATES: hidden.updates_written,
+            Register.OUTPUT_UPDATES: output.updates_written,
+        }
+        for reg, amount in increments.items():
+            m.d.sync += status[reg].eq(status[reg] + amount)
+
+        # -- the control port ------------------------------------------------------------------
+        access = self.control.payload
+        writing = self.control.valid & control_open & access.write
+        reading = self.control.valid & control_open & ~access.write
+        hidden_bits = bank_address_bits(cfg, "hidden", lanes)
+        output_bits = bank_address_bits(cfg, "output", c)
+        replying = Signal()                          # a read's answer is on its way
+        source = Signal.like(access.target)
+        register_value = Signal(DATA)
+        reply = Signal(DATA)
+        weight_sources = {Target.HIDDEN_WEIGHTS: (hidden, hidden_bits),
+                          Target.OUTPUT_WEIGHTS: (output, output_bits)}
+        for target, (array, bits) in weight_sources.items():
+            selected = access.target == target
+            m.d.comb += [
+                array.weight_write.payload.bank.eq(access.addr[bits:]),
+                array.weight_write.payload.addr.eq(access.addr[:bits]),
+                array.weight_write.payload.data.eq(access.data),
+                array.weight_write.valid.eq(writing & selected),
+                array.weight_read.payload.bank.eq(access.addr[bits:]),
+                array.weight_read.payload.addr.eq(access.addr[:bits]),
+                array.weight_read.valid.eq(reading & selected & ~replying),
+                array.weight_data.ready.eq(self.control_data.ready & (source == target)),
+            ]
+        table = modulator.table_write.payload
+        m.d.comb += [
+            table.addr.eq(access.addr), table.data.eq(access.data),
+            modulator.table_write.valid.eq(writing & (access.target == Target.MODULATION)),
+            modulator.table_read.payload.eq(access.addr),
+            modulator.table_read.valid.eq(reading & ~replying
+                                          & (access.target == Target.MODULATION)),
+            modulator.table_data.ready.eq(self.control_data.ready
+                                          & (source == Target.MODULATION)),
+        ]
+        with m.Switch(access.target):
+            with m.Case(Target.HIDDEN_WEIGHTS):
+                m.d.comb += self.control.ready.eq(control_open & Mux(
+                    access.write, hidden.weight_write.ready, hidden.weight_read.ready & ~replying))
+            with m.Case(Target.OUTPUT_WEIGHTS):
+                m.d.comb += self.control.ready.eq(control_open & Mux(
+                    access.write, output.weight_write.ready, output.weight_read.ready & ~replying))
+            with m.Case(Target.MODULATION):
+                m.d.comb += self.control.ready.eq(control_open & Mux(
+                    access.write, 1, modulator.table_read.ready & ~replying))
+            with m.Case(Target.REGISTERS):
+                m.d.comb += self.control.ready.eq(control_open & (access.write | ~replying))
+        take = self.control.valid & self.control.ready
+        with m.If(take & ~access.write):
+            m.d.sync += [replying.eq(1), source.eq(access.target)]
+        with m.If(self.control_data.valid & self.control_data.ready):
+            m.d.sync += replying.eq(0)
+
+        registers = {Register.LR_HIDDEN: lr_hidden, Register.LR_OUTPUT: lr_output,
+                     Register.SEED: seed, Register.SAMPLE: sample}
+        with m.If(take & (access.target == Target.REGISTERS)):
+            with m.Switch(access.addr):
+                for reg, signal in registers.items():
+                    with m.Case(reg):
+                        with m.If(access.write):
+                            m.d.sync += signal.eq(access.data)
+                        m.d.sync += register_value.eq(signal)
+                for reg in STATUS:
+                    with m.Case(reg):
+                        m.d.sync += register_value.eq(status[reg][:32])
+                    with m.Case(reg + 1):
+                        m.d.sync += register_value.eq(status[reg][32:])
+                with m.Case(Register.CLEAR_STATUS):
+                    with m.If(access.write):
+                        m.d.sync += [counter.eq(0) for counter in status.values()]
+                with m.Default():
+                    m.d.sync += register_value.eq(0)
+        with m.Switch(source):
+            with m.Case(Target.HIDDEN_WEIGHTS):
+                m.d.comb += [reply.eq(hidden.weight_data.payload),
+                             self.control_data.valid.eq(replying & hidden.weight_data.valid)]
+            with m.Case(Target.OUTPUT_WEIGHTS):
+                m.d.comb += [reply.eq(output.weight_data.payload),
+                             self.control_data.valid.eq(replying & output.weight_data.valid)]
+            with m.Case(Target.MODULATION):
+                m.d.comb += [reply.eq(modulator.table_data.payload),
+                             self.control_data.valid.eq(replying & modulator.table_data.valid)]
+            with m.Case(Target.REGISTERS):
+                m.d.comb += [reply.eq(register_value), self.control_data.valid.eq(replying)]
+        m.d.comb += self.control_data.payload.eq(reply)
+        return m
