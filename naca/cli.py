@@ -3,6 +3,8 @@
     naca train   train a network (golden model, float reference or BP baseline) on a dataset
     naca eval    re-evaluate a saved run folder
     naca config  write the default config of a network size as JSON
+    naca verilog export the network core as Verilog, with its config and hardware description
+    naca sim     co-simulate the core (cocotb + Verilator) against the golden model on a dataset
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .golden_model.training import (
     write_run,
 )
 
+DEFAULT_LANES = 10
 DEFAULT_EPOCHS = {"digits": 40, "mnist5k": 20, "fashion": 10, "idx": 5}
 #: Learning settings measured best per dataset where they differ from the size's default
 #: (Fashion-MNIST, 60k samples per epoch: weaker plasticity, halving every 3 epochs).
@@ -141,6 +144,76 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verilog(args: argparse.Namespace) -> int:
+    from .rtl.export import export_verilog
+
+    cfg, state = _core_config(args)
+    start = time.perf_counter()
+    path = export_verilog(cfg, args.lanes, args.output, fifo_depth=args.fifo_depth, state=state)
+    print(f"wrote {path} ({cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes}, {args.lanes} lanes"
+          f"{', trained weights baked in' if state else ''}) with config.json and hardware.json "
+          f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _core_config(args: argparse.Namespace) -> tuple[NacaConfig, object]:
+    """The config (and trained state, from a run folder) that ``verilog`` and ``sim`` build."""
+    if getattr(args, "run", None):
+        run = Path(args.run)
+        cfg = NacaConfig.load(run / "config.json")
+        return cfg, load_state(run / "weights.npz", cfg, exact=True)
+    if args.config:
+        return NacaConfig.load(args.config), None
+    return NacaConfig.for_sizes(64, 100, 10), None
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from .rtl.export import export_verilog, load_export
+    from .sim.cosim import CosimFailed, cosimulate
+
+    build = Path(args.build_dir)
+    if args.export:
+        export = Path(args.export)
+        cfg, hardware = load_export(export)
+        lanes = hardware["lanes"]
+    else:
+        cfg, _ = _core_config(args)
+        if args.dataset in ("fashion", "mnist5k") and not args.config:
+            cfg = NacaConfig.for_sizes(784, 100, 10)
+        lanes, export = args.lanes, build / "verilog"
+        export_verilog(cfg, lanes, export)
+    print(f"co-simulating {cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} at {lanes} lanes on "
+          f"{args.dataset}: {args.samples} training samples, {args.test_samples} test samples "
+          f"(Verilator build in {build / 'verilator'})", flush=True)
+    try:
+        report = cosimulate(export, build / "verilator", dataset=args.dataset,
+                            data_dir=args.data_dir, samples=args.samples,
+                            test_samples=args.test_samples, seed=args.seed, idle=args.idle,
+                            backpressure=args.backpressure, checkpoint=args.checkpoint,
+                            waves=args.waves, progress=not args.quiet)
+    except CosimFailed as exc:
+        print(f"naca sim: MISMATCH: {exc}", file=sys.stderr)
+        if args.report:
+            Path(args.report).write_text(json.dumps(exc.report, indent=2) + "\n")
+        return 1
+    print(f"{report['samples']} training samples match the golden model bit for bit "
+          f"({report['checks']} checks: every prediction and spike count, every weight and "
+          f"counter at the checkpoints and the end)")
+    print(f"speed: {report['samples_per_second']:.1f} samples/s, "
+          f"{report['cycles_per_second'] / 1e3:.0f} k simulated cycles/s; "
+          f"{report['core_cycles_per_sample']:.0f} core cycles per training sample")
+    print(f"on-chip training accuracy (during training): {100 * report['train_accuracy']:.2f} %")
+    if "test" in report:
+        print(f"test accuracy on the core ({report['test']['samples']} samples, equal to the "
+              f"golden model's): {100 * report['test']['accuracy']:.2f} %")
+    if args.waves:
+        print(f"waveforms: {report['waves']}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.report}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="naca", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,6 +253,41 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--time-steps", type=_positive_int, default=DEFAULT_TIME_STEPS)
     c.add_argument("-o", "--output")
     c.set_defaults(func=cmd_config)
+
+    v = sub.add_parser("verilog", help="export the network core as Verilog")
+    source = v.add_mutually_exclusive_group()
+    source.add_argument("--config", help="a config JSON (default: 64-100-10)")
+    source.add_argument("--run", help="a fixed-point run folder: its config, and its trained "
+                                      "weights baked into the memories")
+    v.add_argument("--lanes", type=_positive_int, default=DEFAULT_LANES,
+                   help="hidden-layer lanes P")
+    v.add_argument("--fifo-depth", type=_positive_int, default=16)
+    v.add_argument("-o", "--output", default="build/verilog", help="output folder")
+    v.set_defaults(func=cmd_verilog)
+
+    s = sub.add_parser("sim", help="co-simulate the core against the golden model")
+    s.add_argument("--dataset", choices=datasets.NAMES, default="digits")
+    s.add_argument("--data-dir", help="IDX folder (for --dataset idx)")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--config", help="a config JSON (default: 64-100-10, or 784-100-10 for "
+                                        "the 28x28 datasets)")
+    where.add_argument("--export", help="an exported core folder (naca verilog -o FOLDER)")
+    s.add_argument("--lanes", type=_positive_int, default=DEFAULT_LANES)
+    s.add_argument("--samples", type=_positive_int, default=1437,
+                   help="training samples (default: one epoch of digits)")
+    s.add_argument("--test-samples", type=int, default=360,
+                   help="test samples inferred after training")
+    s.add_argument("--checkpoint", type=int, default=0,
+                   help="read back and compare all weights every N samples (0: at the end)")
+    s.add_argument("--seed", type=int, default=1, help="seed of the idle and stall pattern")
+    s.add_argument("--idle", type=float, default=0.1, help="idle probability per input beat")
+    s.add_argument("--backpressure", type=float, default=0.1,
+                   help="stall probability per output beat")
+    s.add_argument("--waves", action="store_true", help="write an FST waveform (slower)")
+    s.add_argument("--build-dir", default="build/sim")
+    s.add_argument("--report", help="write the JSON report here")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_sim)
     return p
 
 

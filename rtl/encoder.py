@@ -67,7 +67,7 @@ class SpikeEncoder(wiring.Component):
             m.d.sync += key.eq(self.key.payload)
 
         index = scan.index          # position n is the step's terminator
-        word = mix32(key ^ (index >> 2))
+        word = mix32(m, key ^ (index >> 2))
         byte = (word >> (index[:2] * 8))[:RANDOM_BYTE_BITS]
         rand = byte >> (RANDOM_BYTE_BITS - cfg.formats.input.width)
         spike = rand < read.data

@@ -1,6 +1,6 @@
 """The only place where RTL widths are derived: golden-model formats to Amaranth shapes."""
 
-from amaranth.hdl import Mux, Shape, Value, signed, unsigned
+from amaranth.hdl import Module, Mux, Shape, Signal, Value, signed, unsigned
 
 from ..golden_model.qformat import QFormat
 
@@ -15,13 +15,17 @@ def index_shape(count: int) -> Shape:
     return unsigned(max(1, (count - 1).bit_length()))
 
 
-def requantize(value: Value, from_frac: int, fmt: QFormat) -> Value:
+def requantize(m: Module, value: Value, from_frac: int, fmt: QFormat) -> Value:
     """The expression of :meth:`QFormat.shift`: ``value`` (with ``from_frac`` fractional bits)
     rounded by ``fmt``'s rule and brought into range by its overflow rule.
 
+    ``value`` is first held in a signal of ``m`` (the comparisons read it three times).
     Assign the result to a signal of :func:`shape_of` ``(fmt)``: saturation yields an in-range
     value, and wrapping is that assignment's truncation.
     """
+    held = Signal(value.shape(), name="requantize_in")
+    m.d.comb += held.eq(value)
+    value = held
     drop = from_frac - fmt.frac
     if drop > 0:
         if fmt.rounding == "half_up":

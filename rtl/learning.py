@@ -129,7 +129,7 @@ class OutputErrorUnit(wiring.Component):
             m.d.sync += [busy.eq(1), label.eq(self.i.payload), k.eq(0)]
         with m.If(busy):
             m.d.sync += self.o.payload.values[k].eq(
-                requantize(-(self.lr * error), f.learning_rate.frac, f.update_output))
+                requantize(m, -(self.lr * error), f.learning_rate.frac, f.update_output))
             with m.If(k == c - 1):
                 m.d.sync += [busy.eq(0), self.o.valid.eq(1)]
             with m.Else():

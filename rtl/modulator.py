@@ -78,7 +78,7 @@ class ModulatorUnit(wiring.Component):
                      self.o.valid.eq(scan.present),
                      self.o.payload.neuron.eq(scan.index),
                      self.o.payload.last.eq(scan.last),
-                     self.o.payload.value.eq(requantize(-(self.lr * read.data),
+                     self.o.payload.value.eq(requantize(m, -(self.lr * read.data),
                                                         f.learning_rate.frac + f.modulation.frac,
                                                         f.update_hidden)),
                      scan.advance.eq(self.o.ready)]

@@ -171,8 +171,10 @@ class NacaCore(wiring.Component):
             output_neurons.o.ready.eq(~output_neurons.o.payload.last | correlator.post.ready),
         ]
         out_beat = output_neurons.o
-        with m.If(out_beat.valid & out_beat.ready & out_beat.payload.spike):
-            m.d.sync += counts[out_beat.payload.index].eq(counts[out_beat.payload.index] + 1)
+        for k in range(c):
+            with m.If(out_beat.valid & out_beat.ready & out_beat.payload.spike
+                      & (out_beat.payload.index == k)):
+                m.d.sync += counts[k].eq(counts[k] + 1)
 
         # -- the sample's phases ---------------------------------------------------------------
         pixel = Signal(range(n))

@@ -23,13 +23,14 @@ def neuron_out_layout(cfg: NacaConfig, layer: str) -> StructLayout:
     return StructLayout({"v": v, "spike": 1, "h": signed(2)})
 
 
-def lif_step(cfg: NacaConfig, layer: str, v, fired, current, mask):
-    """The expressions (V', spike, h) of one neuron's LIF step (see :class:`LifUnit`)."""
+def lif_step(m: Module, cfg: NacaConfig, layer: str, v, fired, current, mask):
+    """(V', spike, h) of one neuron's LIF step (see :class:`LifUnit`), as logic of ``m``."""
     f = cfg.formats
     membrane = getattr(f, f"membrane_{layer}")
     leaked = (Mux(fired, 0, v) * cfg.code("alpha")) >> f.leak.frac
     # the sum is re-expressed in the membrane format: same LSB, its saturation
-    v_next = requantize(leaked + current, membrane.frac, membrane)
+    v_next = Signal(shape_of(membrane), name="v_next")
+    m.d.comb += v_next.eq(requantize(m, leaked + current, membrane.frac, membrane))
     spike = (v_next > cfg.code(f"threshold_{layer}")) & mask
     h = (v_next > cfg.code(f"near_threshold_{layer}")) - fired
     return v_next, spike, h
@@ -63,7 +64,7 @@ class LifUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.i.payload
-        v_next, spike, h = lif_step(self._cfg, self._layer, p.v, p.fired, p.current, p.mask)
+        v_next, spike, h = lif_step(m, self._cfg, self._layer, p.v, p.fired, p.current, p.mask)
         m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.v.eq(v_next),
@@ -141,15 +142,19 @@ class NeuronBank(wiring.Component):
             v_old = Mux(first_step, 0, old.v)
             fired_old = old.fired & ~first_step
             neuron = self.i.payload.group * lanes + p
-            v_next, spike, h = lif_step(cfg, layer, v_old, fired_old,
+            v_next, spike, h = lif_step(m, cfg, layer, v_old, fired_old,
                                         self.i.payload.currents[p],
                                         self.mask.bit_select(neuron, 1) & (neuron < self._n))
             spike_sig = Signal(name=f"spike{p}")
             m.d.comb += [spike_sig.eq(spike), write.addr.eq(scan.index), write.en.eq(take),
                          write.data.v.eq(v_next), write.data.fired.eq(spike_sig)]
             spikes.append(spike_sig)
-            with m.If(take & (neuron < self._n)):
-                m.d.sync += self.h_out[neuron].eq(h)
+            h_sig = Signal(signed(2), name=f"h{p}")
+            m.d.comb += h_sig.eq(h)
+            for g in range(groups):           # neuron g*P + p takes its h when group g steps
+                if g * lanes + p < self._n:
+                    with m.If(take & (self.i.payload.group == g)):
+                        m.d.sync += self.h_out[g * lanes + p].eq(h_sig)
         with m.If(take):
             m.d.sync += [pending.eq(Cat(*spikes)), pending_group.eq(self.i.payload.group),
                          end_pending.eq(self.i.payload.last)]

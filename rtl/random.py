@@ -13,14 +13,17 @@ from amaranth.lib.wiring import In, Out
 WORD = unsigned(32)
 
 
-def mix32(x: Value) -> Value:
-    """Wang's 32-bit integer hash; ``x`` is a 32-bit unsigned value. Purely combinational."""
-    x = (~x + (x << 15))[:32]
-    x = x ^ (x >> 12)
-    x = (x + (x << 2))[:32]
-    x = x ^ (x >> 4)
-    x = (x + (x << 3) + (x << 11))[:32]
-    return x ^ (x >> 16)
+def mix32(m: Module, x: Value) -> Value:
+    """Wang's 32-bit integer hash of the 32-bit unsigned ``x``, as combinational logic of
+    ``m`` (each stage a signal: a stage reads its input two or three times)."""
+    stages = (lambda v: ~v + (v << 15), lambda v: v ^ (v >> 12), lambda v: v + (v << 2),
+              lambda v: v ^ (v >> 4), lambda v: v + (v << 3) + (v << 11),
+              lambda v: v ^ (v >> 16))
+    for number, stage in enumerate(stages):
+        held = Signal(WORD, name=f"mix{number}")
+        m.d.comb += held.eq(x)
+        x = stage(held)[:32]
+    return x
 
 
 def key_request_layout(step_shape) -> StructLayout:
@@ -76,7 +79,7 @@ class KeyUnit(wiring.Component):
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [request.eq(self.i.payload), round_.eq(1)]
         with m.Elif((round_ != 0) & ~self.o.valid):
-            m.d.sync += acc.eq(mix32(operand))
+            m.d.sync += acc.eq(mix32(m, operand))
             with m.If(round_ == 4):
                 m.d.sync += self.o.valid.eq(1)
             with m.Else():

@@ -226,7 +226,7 @@ class SynapseArray(wiring.Component):
         for p in range(p_lanes):
             # Stage 2 of a learning sweep: W <- sat(W + SR(v_j f)), the byte of synapse (i, j).
             j = pending_group * p_lanes + p
-            word = mix32(self.round_key ^ ((pending_row << col_bits) | (j >> 2)))
+            word = mix32(m, self.round_key ^ ((pending_row << col_bits) | (j >> 2)))
             rand = (word >> ((j & 3) * 8))[:RANDOM_BYTE_BITS]
             term = Signal(signed(len(upd_reads[p].data) + (
                 0 if pending_factors is None else len(pending_factors[p]))), name=f"term{p}")
@@ -235,7 +235,7 @@ class SynapseArray(wiring.Component):
             nonzero.append(pending_learn & (term != 0))
             v = term >> (drop - keep)
             step = (v + (rand >> (RANDOM_BYTE_BITS - keep))) >> keep if keep else v
-            learned = requantize(w_reads[p].data + step, w_fmt.frac, w_fmt)
+            learned = requantize(m, w_reads[p].data + step, w_fmt.frac, w_fmt)
             loading = self.weight_write.payload
             m.d.comb += [
                 w_writes[p].addr.eq(Mux(pending_learn, pending_addr, loading.addr)),

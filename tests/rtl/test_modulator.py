@@ -28,7 +28,7 @@ def test_requantize_matches_qformat_shift(fmt, from_frac):
     m = Module()
     x = Signal(signed(17))
     y = Signal(shape_of(fmt))
-    m.d.comb += y.eq(requantize(x, from_frac, fmt))
+    m.d.comb += y.eq(requantize(m, x, from_frac, fmt))
     out = []
 
     async def bench(ctx):

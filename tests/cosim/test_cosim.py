@@ -1,0 +1,87 @@
+"""cocotb + Verilator co-simulations of the exported core against the golden model, on real
+data with random idle cycles and back-pressure (``pytest -m cosim``; the long run is ``slow``)."""
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from naca.golden_model.config import NacaConfig
+from naca.golden_model.qformat import QFormat
+from naca.rtl.export import export_verilog
+from naca.sim.cosim import CosimFailed, cosimulate
+
+pytestmark = pytest.mark.cosim
+
+
+def odd_config() -> NacaConfig:
+    """37-23-7, the last-step output rule and 10-bit hidden weights."""
+    base = NacaConfig.for_sizes(37, 23, 7, time_steps=6, output_rule="last_step",
+                                lr_hidden=2.0**-5)
+    frac = base.formats.weight_hidden.frac + 2
+    return replace(base, formats=replace(
+        base.formats, weight_hidden=QFormat(10, frac, rounding="half_up"),
+        membrane_hidden=QFormat(18, frac)))
+
+
+@pytest.fixture(scope="module")
+def digits_core(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits_core")
+    export_verilog(NacaConfig.for_sizes(64, 100, 10), 10, folder / "verilog")
+    return folder
+
+
+def test_digits_default_network_matches_over_training_and_test(digits_core):
+    report = cosimulate(digits_core / "verilog", digits_core / "build", samples=250,
+                        test_samples=60, checkpoint=100, idle=0.2, backpressure=0.3, seed=3)
+    assert report["passed"] and report["samples"] == 250
+    assert report["test"]["samples"] == 60
+    # every sample's result, three full read-backs (at 100, 200 and the end) and the counters
+    assert report["checks"] >= 3 * 250 + 60 * 2
+    assert report["status"]["samples"] == 250
+
+
+def test_odd_sizes_other_lanes_and_weight_format(tmp_path):
+    export_verilog(odd_config(), 3, tmp_path / "verilog")
+    report = cosimulate(tmp_path / "verilog", tmp_path / "build", samples=150, test_samples=30,
+                        checkpoint=50, idle=0.1, backpressure=0.1)
+    assert report["passed"] and report["status"]["samples"] == 150
+
+
+def test_mnist_sized_network_matches(tmp_path):
+    export_verilog(NacaConfig.for_sizes(784, 100, 10), 8, tmp_path / "verilog")
+    report = cosimulate(tmp_path / "verilog", tmp_path / "build", dataset="mnist5k",
+                        samples=25, test_samples=5, idle=0.05, backpressure=0.05)
+    assert report["passed"] and report["status"]["samples"] == 25
+
+
+def test_a_drifted_reference_is_caught_at_the_first_difference(digits_core, tmp_path):
+    """The same hardware scored against a golden model with another output learning rate:
+    the run must stop and name the first differing sample with both values."""
+    drifted = tmp_path / "verilog"
+    drifted.mkdir()
+    for name in ("naca_core.v", "hardware.json"):
+        (drifted / name).write_bytes((digits_core / "verilog" / name).read_bytes())
+    cfg = json.loads((digits_core / "verilog" / "config.json").read_text())
+    cfg["lr_output"] *= 2
+    (drifted / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CosimFailed) as failure:
+        cosimulate(drifted, digits_core / "build", samples=200, idle=0.0, backpressure=0.0)
+    message = str(failure.value)
+    assert re.match(r"(training sample \d+ \(index \d+\)|after \d+ samples)", message)
+    assert ": design " in message and ", reference " in message
+
+
+def test_waves_on_request(tmp_path):
+    export_verilog(odd_config(), 23, tmp_path / "verilog")
+    report = cosimulate(tmp_path / "verilog", tmp_path / "build", samples=3, waves=True)
+    assert Path(report["waves"]).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_ten_thousand_digits_training_samples(digits_core):
+    report = cosimulate(digits_core / "verilog", digits_core / "build", samples=10_000,
+                        test_samples=360, checkpoint=2_000, progress=True)
+    assert report["passed"] and report["status"]["samples"] == 10_000
