@@ -28,20 +28,25 @@ class BpNetwork(NacaNetwork):
     def set_lr_shift(self, shift: int) -> None:
         self.lr_h, self.lr_o = (lr * 2.0**-shift for lr in self.base_lr)
 
-    def train_sample(self, u: np.ndarray, label: int, sample: int) -> Forward:
-        if not 0 <= int(label) < self.cfg.n_classes:
-            raise ValueError(f"label {label} is outside 0..{self.cfg.n_classes - 1}")
-        fwd = self.forward(u, np.array([sample]))
-        target = np.eye(self.cfg.n_classes)[int(label)]
-        if self.cfg.model == "snn":
-            g_h, g_o = self._gradients_snn(fwd, target)
-        else:
-            g_h, g_o = self._gradients_ann(fwd, target)
+    def train_sample(self, u: np.ndarray, label: int, sample: int,
+                     mask: np.ndarray | None = None) -> Forward:
+        fwd, (g_h, g_o) = self.gradients(u, label, sample, mask)
         self.state.w_hidden -= self.lr_h * g_h
         self.state.w_output -= self.lr_o * g_o
         fwd.work.hidden_updates += g_h.size
         fwd.work.output_updates += g_o.size
         return fwd
+
+    def gradients(self, u: np.ndarray, label: int, sample: int, mask: np.ndarray | None = None
+                  ) -> tuple[Forward, tuple[np.ndarray, np.ndarray]]:
+        """The forward pass and the loss gradients (hidden, output) of one sample."""
+        if not 0 <= int(label) < self.cfg.n_classes:
+            raise ValueError(f"label {label} is outside 0..{self.cfg.n_classes - 1}")
+        fwd = self.forward(u, np.array([sample]), mask)
+        target = np.eye(self.cfg.n_classes)[int(label)]
+        if self.cfg.model == "snn":
+            return fwd, self._gradients_snn(fwd, target)
+        return fwd, self._gradients_ann(fwd, target)
 
     def _surrogate(self, v: np.ndarray) -> np.ndarray:
         width = max(self.cfg.lens, 1e-3)
@@ -79,3 +84,37 @@ class BpNetwork(NacaNetwork):
         delta_h = (self.state.w_output @ delta_o) * d_h * fwd.mask[0]
         g_h = np.outer(fwd.pre_hidden[0, 0], delta_h)
         return g_h, g_o
+
+
+class EwcNetwork(BpNetwork):
+    """BP plus elastic weight consolidation (Kirkpatrick et al. 2017): after each task the
+    diagonal empirical Fisher F of that task's samples is added up and the weights are
+    anchored, and every SGD step adds the penalty gradient lambda * F * (W - W*).
+
+    The penalty is applied as a proximal step, W <- W - min(1, lr * lambda * F) * (W - W*),
+    which equals the SGD step wherever that is stable and never overshoots the anchor.
+    """
+
+    def __init__(self, cfg: NacaConfig, lr_hidden: float | None = None,
+                 lr_output: float | None = None, strength: float = 5e4):
+        super().__init__(cfg, lr_hidden, lr_output)
+        self.strength = strength
+        self.fisher = [np.zeros_like(self.state.w_hidden), np.zeros_like(self.state.w_output)]
+        self.anchor = [self.state.w_hidden.copy(), self.state.w_output.copy()]
+
+    def train_sample(self, u: np.ndarray, label: int, sample: int,
+                     mask: np.ndarray | None = None) -> Forward:
+        fwd = super().train_sample(u, label, sample, mask)
+        for w, f, a, lr in zip((self.state.w_hidden, self.state.w_output), self.fisher,
+                               self.anchor, (self.lr_h, self.lr_o), strict=True):
+            w -= np.minimum(1.0, lr * self.strength * f) * (w - a)
+        return fwd
+
+    def consolidate(self, x: np.ndarray, y: np.ndarray, samples: np.ndarray,
+                    mask: np.ndarray | None = None) -> None:
+        """Add the Fisher information of a finished task's samples; anchor the weights."""
+        for k, (u, label) in enumerate(zip(x, y, strict=True)):
+            _, grads = self.gradients(u, int(label), int(samples[k]), mask)
+            for f, g in zip(self.fisher, grads, strict=True):
+                f += g * g / len(x)
+        self.anchor = [self.state.w_hidden.copy(), self.state.w_output.copy()]

@@ -125,9 +125,11 @@ class NacaNetwork:
         self.state = state if state is not None else init_state(cfg, self.arith)
 
     # -- forward ---------------------------------------------------------------------------------
-    def forward(self, u: np.ndarray, samples: np.ndarray) -> Forward:
+    def forward(self, u: np.ndarray, samples: np.ndarray, mask: np.ndarray | None = None
+                ) -> Forward:
         """Forward pass of a batch: ``u`` (B, N) intensities in [0, 1], ``samples`` (B,) the
-        sample counters that address the random bits."""
+        sample counters that address the random bits. ``mask`` (H,) bool, when given, replaces
+        the per-sample neuron mask (the class-incremental reference setting's batch mask)."""
         u = np.atleast_2d(np.asarray(u, dtype=np.float64))
         samples = np.atleast_1d(np.asarray(samples, dtype=np.int64))
         if u.shape[1] != self.cfg.n_inputs:
@@ -136,8 +138,12 @@ class NacaNetwork:
         if len(samples) != len(u):
             raise ValueError(f"{len(u)} inputs but {len(samples)} sample counters")
         codes = self.arith.inputs(u)
-        mask = (self.arith.mask(codes) if self.cfg.mask_delta is not None
-                else np.ones((len(u), self.cfg.n_hidden), dtype=bool))
+        if mask is not None:
+            mask = np.broadcast_to(np.asarray(mask, dtype=bool), (len(u), self.cfg.n_hidden))
+        elif self.cfg.mask_delta is not None:
+            mask = self.arith.mask(codes)
+        else:
+            mask = np.ones((len(u), self.cfg.n_hidden), dtype=bool)
         if self.cfg.model == "snn":
             return self._forward_snn(codes, samples, mask)
         return self._forward_ann(codes, mask)
@@ -147,7 +153,7 @@ class NacaNetwork:
         steps = np.arange(cfg.time_steps)
         keys = rng.stream_key(cfg.seed, rng.Stream.ENCODE, samples[:, None], steps[None, :])
         x = ar.spikes(codes[:, None, :], rng.vector_bytes(keys, cfg.n_inputs))     # (B, T, N)
-        masked = mask if self.cfg.mask_delta is not None else None
+        masked = None if mask.all() else mask
         s_h, h_h, v_h = self._lif("hidden", ar.fan_in(x, st.w_hidden), masked)
         s_o, h_o, v_o = self._lif("output", ar.fan_in(s_h, st.w_output), None)
         counts = s_o.sum(axis=1)
@@ -202,11 +208,12 @@ class NacaNetwork:
         """Divide the learning rates by 2**shift (the schedule's rates for one epoch)."""
         self.arith.set_lr_shift(shift)
 
-    def train_sample(self, u: np.ndarray, label: int, sample: int) -> Forward:
+    def train_sample(self, u: np.ndarray, label: int, sample: int,
+                     mask: np.ndarray | None = None) -> Forward:
         """Forward one sample, then apply the hidden (NACA) and output (delta) updates."""
         if not 0 <= int(label) < self.cfg.n_classes:
             raise ValueError(f"label {label} is outside 0..{self.cfg.n_classes - 1}")
-        fwd = self.forward(u, np.array([sample]))
+        fwd = self.forward(u, np.array([sample]), mask)
         if self.cfg.model == "snn":
             self._learn_snn(fwd, int(label), int(sample))
         else:
@@ -267,13 +274,14 @@ class NacaNetwork:
         fwd.work.output_updates += len(rows_o) * len(cols_o)
 
     # -- inference -------------------------------------------------------------------------------
-    def predict(self, u: np.ndarray, samples: np.ndarray, batch: int = 256) -> Forward:
+    def predict(self, u: np.ndarray, samples: np.ndarray, batch: int = 256,
+                mask: np.ndarray | None = None) -> Forward:
         """Inference over many samples, in batches; returns predictions, outputs and work."""
         u = np.atleast_2d(u)
         samples = np.asarray(samples, dtype=np.int64)
         preds, outs, work = [], [], WorkCounts()
         for start in range(0, len(u), batch):
-            fwd = self.forward(u[start:start + batch], samples[start:start + batch])
+            fwd = self.forward(u[start:start + batch], samples[start:start + batch], mask)
             preds.append(fwd.prediction)
             outs.append(fwd.output)
             work.add(fwd.work)

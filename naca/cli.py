@@ -5,6 +5,7 @@
     naca config  write the default config of a network size as JSON
     naca verilog export the network core as Verilog, with its config and hardware description
     naca sim     co-simulate the core (cocotb + Verilator) against the golden model on a dataset
+    naca cl      class-incremental learning: NACA (fixed, float) against BP and EWC, with plots
 """
 
 from __future__ import annotations
@@ -214,6 +215,70 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Class-incremental settings measured best on digits (reference setting, mean of seeds 1-3):
+#: mask threshold in raw intensity; hidden and output rates 4x and 2x the classification
+#: defaults of the network size.
+CL_MASK_DELTA, CL_HIDDEN_RATE_FACTOR, CL_OUTPUT_RATE_FACTOR = 0.3, 4, 2
+
+
+def cmd_cl(args: argparse.Namespace) -> int:
+    from .golden_model import incremental
+    from .golden_model.bp import BpNetwork, EwcNetwork
+    from .golden_model.network import NacaNetwork
+
+    data = datasets.load(args.dataset, args.data_dir)
+    if args.limit:
+        data = data.head(args.limit, args.limit)
+    base = NacaConfig.for_sizes(data.n_inputs, args.hidden, data.n_classes, model=args.model,
+                                seed=args.seed, lr_halving_epochs=0,
+                                **({"time_steps": 1} if args.model == "ann" else {}))
+    naca_cfg = replace(base, mask_delta=args.mask_delta,
+                       lr_hidden=min(CL_HIDDEN_RATE_FACTOR * base.lr_hidden,
+                                     base.formats.learning_rate.max_value),
+                       lr_output=CL_OUTPUT_RATE_FACTOR * base.lr_output)
+    tasks = incremental.make_tasks(data.n_classes, args.classes_per_task)
+    factories = {
+        "NACA fixed": lambda: NacaNetwork(naca_cfg, "fixed"),
+        "NACA float": lambda: NacaNetwork(naca_cfg, "float"),
+        "BP": lambda: BpNetwork(base, args.bp_lr, args.bp_lr),
+        "EWC": lambda: EwcNetwork(base, args.bp_lr, args.bp_lr, strength=args.ewc_lambda),
+    }
+    results = []
+    for setting in incremental.SETTINGS:
+        for method, make in factories.items():
+            start = time.perf_counter()
+            result = incremental.run(make(), method, data, tasks, setting,
+                                     epochs_per_task=args.epochs_per_task, seed=args.seed)
+            results.append(result)
+            print(f"{setting:>9} {method:>10}: average after each task "
+                  + " ".join(f"{100 * a:.1f}" for a in result.average)
+                  + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+    out = Path(args.out or f"runs/cl-{args.dataset}-{args.model}-{args.classes_per_task}pt")
+    out.mkdir(parents=True, exist_ok=True)
+    n, h, c = data.n_inputs, args.hidden, data.n_classes
+    cost = {}
+    for key, method in (("NACA fixed", "naca"), ("BP", "bp"), ("EWC", "ewc")):
+        ops = incremental.synaptic_ops_per_sample(method, n, h, c)
+        run = next(r for r in results if r.method == key)
+        cost[key] = {"ops_per_sample": ops, "epochs_per_task": args.epochs_per_task,
+                     "cost": ops * args.epochs_per_task,
+                     "measured_synaptic_events_per_sample":
+                         run.work.synaptic_events / max(run.work.samples, 1)}
+    metrics = {"dataset": args.dataset, "model": args.model, "tasks": [list(t) for t in tasks],
+               "config_naca": naca_cfg.to_dict(), "bp_lr": args.bp_lr,
+               "ewc_lambda": args.ewc_lambda, "results": [r.as_dict() for r in results],
+               "cost": cost}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plots = incremental.plot_report(out, results, f"{args.dataset}, {args.model.upper()} "
+                                                  f"{n}-{h}-{c}, {len(tasks)} tasks")
+    print("final average accuracy (%):")
+    for setting in incremental.SETTINGS:
+        row = {r.method: 100 * r.average[-1] for r in results if r.setting == setting}
+        print(f"  {setting:>9}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()))
+    print(f"wrote {out}/metrics.json and " + ", ".join(plots))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="naca", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -288,6 +353,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--report", help="write the JSON report here")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sim)
+
+    cl = sub.add_parser("cl", help="class-incremental learning: NACA against BP and EWC")
+    cl.add_argument("--dataset", choices=datasets.NAMES, default="digits")
+    cl.add_argument("--data-dir")
+    cl.add_argument("--model", choices=("snn", "ann"), default="snn")
+    cl.add_argument("--hidden", type=_positive_int, default=100)
+    cl.add_argument("--classes-per-task", type=_positive_int, default=1)
+    cl.add_argument("--epochs-per-task", type=_positive_int, default=1)
+    cl.add_argument("--mask-delta", type=float, default=CL_MASK_DELTA,
+                    help="NACA's neuron mask threshold (raw intensity)")
+    cl.add_argument("--bp-lr", type=float, default=0.001, help="BP and EWC learning rate")
+    cl.add_argument("--ewc-lambda", type=float, default=5e4)
+    cl.add_argument("--seed", type=int, default=1)
+    cl.add_argument("--limit", type=_positive_int, help="first N train/test samples only")
+    cl.add_argument("--out", help="output folder (default runs/cl-<dataset>-...)")
+    cl.set_defaults(func=cmd_cl)
     return p
 
 

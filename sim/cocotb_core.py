@@ -26,8 +26,16 @@ from cocotb.utils import get_sim_time
 from ..golden_model import datasets
 from ..golden_model.network import NacaNetwork, WorkCounts
 from ..golden_model.training import EVAL_COUNTER_BASE, epoch_order, lr_shift
-from ..rtl.control import (STATUS, Register, control_layout, register_access, signed_word,
-                           state_writes, table_accesses, weight_accesses)
+from ..rtl.control import (
+    STATUS,
+    Register,
+    control_layout,
+    register_access,
+    signed_word,
+    state_writes,
+    table_accesses,
+    weight_accesses,
+)
 from ..rtl.export import load_export
 from ..rtl.network import result_layout, sample_layout
 from .cocotb_lib import Mismatch, Scoreboard, StreamDriver, StreamMonitor

