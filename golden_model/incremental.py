@@ -35,6 +35,23 @@ def make_tasks(n_classes: int, classes_per_task: int) -> list[tuple[int, ...]]:
             for k in range(0, n_classes, classes_per_task)]
 
 
+def training_order(labels: np.ndarray, tasks: list[tuple[int, ...]], epochs_per_task: int,
+                   seed: int) -> list[list[int]]:
+    """The training sample indices of each task, epoch after epoch: the same for every method
+    (and for the hardware co-simulation)."""
+    gen = np.random.default_rng(seed)
+    order = []
+    for task in tasks:
+        train = np.flatnonzero(np.isin(labels, task))
+        order.append([int(i) for _ in range(epochs_per_task) for i in gen.permutation(train)])
+    return order
+
+
+def test_indices(labels: np.ndarray, n_classes: int, per_class: int | None) -> dict:
+    """The test samples of each class (the first ``per_class`` of them)."""
+    return {c: np.flatnonzero(labels == c)[:per_class] for c in range(n_classes)}
+
+
 def batch_mask(model, u: np.ndarray) -> np.ndarray:
     """The reference setting's mask: from the mean input of a batch (H,) bool."""
     cfg = model.cfg
@@ -82,23 +99,22 @@ def run(model, method: str, data: Dataset, tasks: list[tuple[int, ...]], setting
     start_weights = model.state.w_hidden.copy()
     accuracy = np.zeros((len(tasks), n_classes))
     averages, work, counter = [], WorkCounts(), 0
-    order_gen = np.random.default_rng(seed)
-    tests = {c: np.flatnonzero(data.y_test == c)[:test_per_class] for c in range(n_classes)}
-    for t, task in enumerate(tasks):
+    tests = test_indices(data.y_test, n_classes, test_per_class)
+    orders = training_order(data.y_train, tasks, epochs_per_task, seed)
+    for t, (task, order) in enumerate(zip(tasks, orders, strict=True)):
         train = np.flatnonzero(np.isin(data.y_train, task))
         reference = masked and setting == "reference"
         mask = batch_mask(model, data.x_train[train]) if reference else None
-        for _ in range(epochs_per_task):
-            first = counter
-            for i in order_gen.permutation(train):
-                fwd = model.train_sample(data.x_train[i], int(data.y_train[i]), counter, mask)
-                work.add(fwd.work)
-                counter += 1
-                if progress is not None:
-                    progress()
+        for i in order:
+            fwd = model.train_sample(data.x_train[i], int(data.y_train[i]), counter, mask)
+            work.add(fwd.work)
+            counter += 1
+            if progress is not None:
+                progress()
         if hasattr(model, "consolidate"):
-            model.consolidate(data.x_train[train], data.y_train[train],
-                              np.arange(first, first + len(train)), mask)
+            last = order[-len(train):]           # the task's last epoch
+            model.consolidate(data.x_train[last], data.y_train[last],
+                              np.arange(counter - len(last), counter), mask)
         for c in range(n_classes):
             idx = tests[c]
             if not len(idx):

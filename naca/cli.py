@@ -191,7 +191,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
                             data_dir=args.data_dir, samples=args.samples,
                             test_samples=args.test_samples, seed=args.seed, idle=args.idle,
                             backpressure=args.backpressure, checkpoint=args.checkpoint,
-                            waves=args.waves, progress=not args.quiet)
+                            waves=args.waves, progress=not args.quiet,
+                            classes_per_task=args.classes_per_task, tasks=args.tasks,
+                            test_per_class=args.test_per_class)
     except CosimFailed as exc:
         print(f"naca sim: MISMATCH: {exc}", file=sys.stderr)
         if args.report:
@@ -204,6 +206,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
           f"{report['cycles_per_second'] / 1e3:.0f} k simulated cycles/s; "
           f"{report['core_cycles_per_sample']:.0f} core cycles per training sample")
     print(f"on-chip training accuracy (during training): {100 * report['train_accuracy']:.2f} %")
+    for t, row in enumerate(report.get("class_incremental", {}).get("accuracy", [])):
+        print(f"after task {t + 1}: per-class test accuracy on the core (%): "
+              + " ".join(f"{100 * a:.0f}" for a in row))
     if "test" in report:
         print(f"test accuracy on the core ({report['test']['samples']} samples, equal to the "
               f"golden model's): {100 * report['test']['accuracy']:.2f} %")
@@ -348,6 +353,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--idle", type=float, default=0.1, help="idle probability per input beat")
     s.add_argument("--backpressure", type=float, default=0.1,
                    help="stall probability per output beat")
+    s.add_argument("--classes-per-task", type=_positive_int,
+                   help="class-incremental order instead of epochs (with a config that has "
+                        "mask_delta for the on-chip neuron mask)")
+    s.add_argument("--tasks", type=_positive_int, help="class-incremental tasks to run")
+    s.add_argument("--test-per-class", type=_positive_int,
+                   help="class-incremental test samples per class after each task")
     s.add_argument("--waves", action="store_true", help="write an FST waveform (slower)")
     s.add_argument("--build-dir", default="build/sim")
     s.add_argument("--report", help="write the JSON report here")

@@ -18,6 +18,7 @@ from .learning import (
     correlation_shape,
     count_shape,
 )
+from .mask import MaskUnit
 from .modulator import ModulatorUnit
 from .neuron import NeuronBank
 from .random import WORD, KeyUnit
@@ -39,8 +40,6 @@ def check_buildable(cfg: NacaConfig, lanes: int) -> None:
     """Refuse configs the network top cannot build, naming the field and the limit."""
     if cfg.model != "snn":
         raise ValueError(f"model = {cfg.model!r}: the RTL builds the SNN; use model = 'snn'")
-    if cfg.mask_delta is not None:
-        raise ValueError("mask_delta: the RTL has no neuron-mask unit; use mask_delta = None")
     lane_groups(cfg.n_hidden, lanes)
     for name in ("weight_hidden", "weight_output", "learning_rate", "modulation"):
         width = getattr(cfg.formats, name).width
@@ -53,7 +52,8 @@ class NacaCore(wiring.Component):
     """A NACA SNN (N-H-C) that trains and infers sample by sample, bit-exact with
     :class:`golden_model.network.NacaNetwork` (fixed point).
 
-    Per sample: the N pixel beats are stored; T steps run as a pipeline (encoder, event FIFO,
+    Per sample: the N pixel beats are stored (with ``mask_delta``, the task-free neuron mask is
+    computed from them, H + 3 cycles); T steps run as a pipeline (encoder, event FIFO,
     hidden synapses over P lanes, hidden neurons, output synapses over C lanes, output neurons,
     spike counts, the correlator). When training, the modulator broadcasts the label's words to
     the hidden core and the error unit the output words; the encoder replays the last step's
@@ -128,6 +128,12 @@ class NacaCore(wiring.Component):
         sub.modulator = modulator = self._modulator
         sub.packer = packer = HiddenUpdatePacker(cfg, lanes=lanes)
         sub.error = error = OutputErrorUnit(cfg)
+        masking = cfg.mask_delta is not None
+        if masking:
+            sub.mask = mask_unit = MaskUnit(cfg)
+            m.d.comb += [mask_unit.pixels.payload.eq(encoder.pixels.payload),
+                         mask_unit.pixels.valid.eq(encoder.pixels.valid),
+                         hidden_neurons.mask.eq(mask_unit.mask), packer.mask.eq(mask_unit.mask)]
 
         # -- registers -------------------------------------------------------------------------
         lr_hidden = Signal(shape_of(cfg.formats.learning_rate), init=cfg.code("lr_hidden"))
@@ -223,6 +229,15 @@ class NacaCore(wiring.Component):
                                      words_sent.eq(0), words_loaded.eq(0),
                                      learn_started.eq(0), learned.eq(0),
                                      counts.eq(0)]
+                        m.next = "MASK" if masking else "FORWARD"
+            if masking:
+                with m.State("MASK"):
+                    # the task-free neuron mask of this sample, before its first step
+                    m.d.comb += mask_unit.start.valid.eq(mask_unit.done)
+                    with m.If(mask_unit.start.ready):
+                        m.next = "MASK_WAIT"
+                with m.State("MASK_WAIT"):
+                    with m.If(mask_unit.done):
                         m.next = "FORWARD"
             with m.State("FORWARD"):
                 m.d.comb += [encode_keys.i.valid.eq(issued < steps),

@@ -5,7 +5,9 @@ Run through :func:`sim.cosim.cosimulate`, which passes a JSON spec in ``NACA_COS
 ``export_dir`` (from ``naca verilog``), ``dataset``, ``data_dir``, ``samples`` (training samples),
 ``test_samples`` (evaluated afterwards), ``seed`` (stalls), ``idle``, ``backpressure``,
 ``checkpoint`` (weights and counters are read back every this many samples and at the end),
-``progress`` and ``report`` (the JSON file this test writes, pass or fail).
+``progress`` and ``report`` (the JSON file this test writes, pass or fail). With
+``classes_per_task`` (and optionally ``tasks``, ``test_per_class``) the training order is the
+class-incremental protocol's, and every class is tested on the core after each task.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
 from cocotb.utils import get_sim_time
 
-from ..golden_model import datasets
+from ..golden_model import datasets, incremental
 from ..golden_model.network import NacaNetwork, WorkCounts
 from ..golden_model.training import EVAL_COUNTER_BASE, epoch_order, lr_shift
 from ..rtl.control import (
@@ -160,17 +162,18 @@ async def _run(dut, spec: dict, report: dict) -> None:
     for beat in state_writes(cfg, lanes, net.state):
         await host.access(beat)
 
-    total, n_train = spec["samples"], len(data.x_train)
+    schedule = _schedule(spec, cfg, data)     # [(epoch or task, [sample indices])]
+    total = sum(len(indices) for _, indices in schedule)
     bar = _progress(total, spec.get("progress", False))
     start, shift, done, correct = time.perf_counter(), None, 0, 0
-    while done < total:
-        epoch = done // n_train
+    incremental_accuracy = []
+    for epoch, indices in schedule:
         if lr_shift(cfg, epoch) != shift:        # the schedule: the host reloads the rates
             shift = lr_shift(cfg, epoch)
             net.set_lr_shift(shift)
             for reg, code in base_lr.items():
                 await host.access(register_access(reg, code >> shift))
-        for i in epoch_order(cfg.seed, epoch, n_train)[:total - done]:
+        for i in indices:
             u, label = data.x_train[i], int(data.y_train[i]) % modulo
             result = await host.run_sample(cfg.formats.input.quantize(u), label, True)
             fwd = net.train_sample(u, label, done)
@@ -187,6 +190,13 @@ async def _run(dut, spec: dict, report: dict) -> None:
                 await check_state(host, net, work, board, f"after {done} samples")
             if bar is not None:
                 bar.update(1)
+        if spec.get("classes_per_task"):
+            incremental_accuracy.append(
+                await _class_accuracy(host, net, data, spec.get("test_per_class"), board,
+                                      work))
+            await host.access(register_access(Register.SAMPLE, done))
+    if incremental_accuracy:
+        report["class_incremental"] = {"accuracy": incremental_accuracy}
     seconds = time.perf_counter() - start
     cycles = get_sim_time("ns") / CLOCK_NS
     report["status"] = await check_state(host, net, work, board, f"after {done} samples")
@@ -222,6 +232,43 @@ async def _evaluate(host: CoreHost, net: NacaNetwork, data, count: int,
     after = await host.status()
     return {"samples": count, "accuracy": correct / max(count, 1),
             "status": {reg.name.lower(): after[reg] - before[reg] for reg in STATUS}}
+
+
+def _schedule(spec: dict, cfg, data) -> list[tuple[int, list[int]]]:
+    """Training samples in order: epochs of the ``naca train`` order, or (with
+    ``classes_per_task``) the class-incremental tasks' order of :mod:`incremental`."""
+    if spec.get("classes_per_task"):
+        tasks = incremental.make_tasks(cfg.n_classes, spec["classes_per_task"])
+        tasks = tasks[:spec.get("tasks") or len(tasks)]
+        order = incremental.training_order(data.y_train, tasks, 1, spec["seed"])
+        return [(0, indices) for indices in order]
+    schedule, total, n_train, epoch = [], spec["samples"], len(data.x_train), 0
+    while total > 0:
+        indices = [int(i) for i in epoch_order(cfg.seed, epoch, n_train)[:total]]
+        schedule.append((epoch, indices))
+        total -= len(indices)
+        epoch += 1
+    return schedule
+
+
+async def _class_accuracy(host: CoreHost, net: NacaNetwork, data, per_class: int | None,
+                          board: Scoreboard, work: WorkCounts) -> list[float]:
+    """Each class's test accuracy on the core (task-free: samples one by one, the mask from
+    each sample), compared sample by sample with the golden model."""
+    accuracy = []
+    for c, idx in incremental.test_indices(data.y_test, host.cfg.n_classes, per_class).items():
+        correct = 0
+        for k in idx:
+            await host.access(register_access(Register.SAMPLE, EVAL_COUNTER_BASE + int(k)))
+            u = data.x_test[k]
+            result = await host.run_sample(host.cfg.formats.input.quantize(u), c, False)
+            fwd = net.forward(u, np.array([EVAL_COUNTER_BASE + int(k)]))
+            work.add(fwd.work)                   # the core's counters count inference too
+            board.expect(f"class-incremental test sample {k}: prediction",
+                         int(result.prediction), int(fwd.prediction[0]))
+            correct += int(result.prediction) == c
+        accuracy.append(correct / max(len(idx), 1))
+    return accuracy
 
 
 def _progress(total: int, enabled: bool):

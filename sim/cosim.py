@@ -60,10 +60,13 @@ def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False)
 def cosimulate(export_dir: str | Path, build_dir: str | Path, *, dataset: str = "digits",
                data_dir: str | None = None, samples: int = 100, test_samples: int = 0,
                seed: int = 1, idle: float = 0.1, backpressure: float = 0.1,
-               checkpoint: int = 0, waves: bool = False, progress: bool = False) -> dict:
+               checkpoint: int = 0, waves: bool = False, progress: bool = False,
+               classes_per_task: int | None = None, tasks: int | None = None,
+               test_per_class: int | None = None) -> dict:
     """Co-simulate ``samples`` training samples (and ``test_samples`` inferences) and return
-    the report. Raises :class:`CosimFailed` (with the report) when the core and the golden
-    model disagree."""
+    the report; with ``classes_per_task``, the class-incremental order of ``tasks`` tasks
+    instead, testing every class (``test_per_class`` samples) after each task. Raises
+    :class:`CosimFailed` (with the report) when the core and the golden model disagree."""
     runner = build(export_dir, build_dir, waves=waves)
     build_dir = Path(build_dir)
     with tempfile.TemporaryDirectory() as scratch:
@@ -71,6 +74,8 @@ def cosimulate(export_dir: str | Path, build_dir: str | Path, *, dataset: str = 
                 "data_dir": data_dir, "samples": samples, "test_samples": test_samples,
                 "seed": seed, "idle": idle, "backpressure": backpressure,
                 "checkpoint": checkpoint, "progress": progress,
+                "classes_per_task": classes_per_task, "tasks": tasks,
+                "test_per_class": test_per_class,
                 "report": str(Path(scratch) / "report.json")}
         spec_path = Path(scratch) / "spec.json"
         spec_path.write_text(json.dumps(spec))

@@ -85,3 +85,14 @@ def test_ten_thousand_digits_training_samples(digits_core):
     report = cosimulate(digits_core / "verilog", digits_core / "build", samples=10_000,
                         test_samples=360, checkpoint=2_000, progress=True)
     assert report["passed"] and report["status"]["samples"] == 10_000
+
+
+def test_class_incremental_run_with_the_task_free_mask(tmp_path):
+    cfg = NacaConfig.for_sizes(64, 100, 10, mask_delta=0.3, lr_halving_epochs=0)
+    export_verilog(cfg, 10, tmp_path / "verilog")
+    report = cosimulate(tmp_path / "verilog", tmp_path / "build", classes_per_task=1, tasks=3,
+                        test_per_class=8, idle=0.1, backpressure=0.1)
+    accuracy = report["class_incremental"]["accuracy"]
+    assert len(accuracy) == 3 and all(len(row) == 10 for row in accuracy)
+    assert report["status"]["samples"] == report["samples"] + 3 * 80
+    assert accuracy[0][0] > 0.5          # the first task's class is learned on the core

@@ -124,7 +124,6 @@ def test_odd_sizes_last_step_rule_and_wider_weights():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"model": "ann"}, "model = 'ann': the RTL builds the SNN"),
-    ({"mask_delta": 0.3}, "mask_delta: the RTL has no neuron-mask unit"),
 ])
 def test_configs_the_core_cannot_build_are_refused(overrides, message):
     with warnings.catch_warnings():
@@ -132,3 +131,8 @@ def test_configs_the_core_cannot_build_are_refused(overrides, message):
         with pytest.raises(ValueError, match=message):
             NacaCore(NacaConfig.for_sizes(64, 100, 10, **overrides), lanes=4)
         gc.collect()
+
+
+def test_core_with_the_task_free_neuron_mask():
+    cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=4, mask_delta=0.3)
+    assert train_on_core(cfg, 8, 5, stall=0.1, baked=True, read_back=50) == []
