@@ -1,6 +1,5 @@
 """The mask unit in amaranth.sim against the golden neuron mask, on real inputs."""
 
-import numpy as np
 import pytest
 
 from naca.golden_model import datasets
