@@ -149,6 +149,10 @@ def cmd_verilog(args: argparse.Namespace) -> int:
     from .rtl.export import export_verilog
 
     cfg, state = _core_config(args)
+    if args.device:
+        from .rtl.budget import check_fits
+
+        check_fits(cfg, args.lanes, args.device)
     start = time.perf_counter()
     path = export_verilog(cfg, args.lanes, args.output, fifo_depth=args.fifo_depth, state=state)
     print(f"wrote {path} ({cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes}, {args.lanes} lanes"
@@ -332,6 +336,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--lanes", type=_positive_int, default=DEFAULT_LANES,
                    help="hidden-layer lanes P")
     v.add_argument("--fifo-depth", type=_positive_int, default=16)
+    v.add_argument("--device", choices=("ice40up5k", "ecp5-85f"),
+                   help="refuse a core whose memories do not fit this device")
     v.add_argument("-o", "--output", default="build/verilog", help="output folder")
     v.set_defaults(func=cmd_verilog)
 

@@ -136,3 +136,15 @@ def test_configs_the_core_cannot_build_are_refused(overrides, message):
 def test_core_with_the_task_free_neuron_mask():
     cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=4, mask_delta=0.3)
     assert train_on_core(cfg, 8, 5, stall=0.1, baked=True, read_back=50) == []
+
+
+def test_memories_that_cannot_fit_a_device_are_named():
+    from naca.rtl.budget import check_fits
+
+    check_fits(NacaConfig.for_sizes(784, 100, 10), 8, "ice40up5k")
+    with pytest.raises(ValueError, match=r"784-200-10: the hidden weights need 156,800 B; "
+                                         r"the iCE40UP5K has 131,072 B of SPRAM"):
+        check_fits(NacaConfig.for_sizes(784, 200, 10), 8, "ice40up5k")
+    with pytest.raises(ValueError, match=r"needs [0-9,]+ B of block RAM .*the ECP5-85F has "
+                                         r"479,232 B"):
+        check_fits(NacaConfig.for_sizes(784, 700, 10), 10, "ecp5-85f")
