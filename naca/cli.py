@@ -248,7 +248,8 @@ def cmd_cl(args: argparse.Namespace) -> int:
             base, mask_delta=chosen["mask_delta"] if args.mask_delta is None else args.mask_delta,
             lr_hidden=min(chosen["hidden_rate"] * base.lr_hidden,
                           base.formats.learning_rate.max_value),
-            lr_output=chosen["output_rate"] * base.lr_output)
+            lr_output=min(chosen["output_rate"] * base.lr_output,
+                          base.formats.learning_rate.max_value))
     tasks = incremental.make_tasks(data.n_classes, args.classes_per_task)
     factories = {
         "NACA fixed": lambda setting: NacaNetwork(naca_cfg[setting], "fixed"),
