@@ -1,0 +1,363 @@
+"""The host link in gateware: frames of :mod:`boards.protocol` in, the core driven, replies out."""
+
+from amaranth.hdl import Const, Module, Mux, Signal, Value, unsigned
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..golden_model.config import NacaConfig
+from ..rtl.control import STATUS, Register, control_layout
+from ..rtl.network import result_layout, sample_layout
+from .protocol import ACCESS_BYTES, MAX_PAYLOAD, READ_BYTES, REPLY, SYNC, Command, Error
+
+BYTE = unsigned(8)
+
+
+def crc16_step(m: Module, crc: Value, byte: Value) -> Value:
+    """CRC-16/CCITT-FALSE after one more byte (one signal per bit step)."""
+    value = crc ^ (byte << 8)
+    for bit in range(8):
+        held = Signal(16, name=f"crc_bit{bit}")
+        m.d.comb += held.eq(value)
+        value = Mux(held[15], (held << 1) ^ 0x1021, held << 1)[:16]
+    return value
+
+
+class HostLink(wiring.Component):
+    """Receives a whole frame into its buffer, checks length and CRC, then runs the command on
+    the core's ports and sends one reply frame. A bad frame (CRC, unknown command, wrong or
+    oversized length, a pause longer than ``timeout`` cycles inside a frame, bytes outside a
+    frame) gets an ``ERROR`` reply and touches nothing; the link then hunts for ``SYNC``.
+    After stray bytes one error is sent, not one per byte.
+
+    Members
+    -------
+    rx: In(stream of bytes); always ready (bytes arriving while a command runs are dropped:
+        the host waits for each reply).
+    tx: Out(stream of bytes)
+    control, control_data, samples, results: the core's control port and sample streams
+        (flipped :class:`rtl.network.NacaCore` members).
+    busy: Out(1): a frame is being received or run.
+
+    Throughput: one byte per cycle each way; a command runs at the core's speed.
+    """
+
+    def __init__(self, cfg: NacaConfig, *, lanes: int, timeout: int):
+        self._cfg, self._lanes, self._timeout = cfg, lanes, timeout
+        super().__init__({
+            "rx": In(stream.Signature(BYTE)),
+            "tx": Out(stream.Signature(BYTE)),
+            "control": Out(stream.Signature(control_layout(cfg, lanes))),
+            "control_data": In(stream.Signature(unsigned(32))),
+            "samples": Out(stream.Signature(sample_layout(cfg))),
+            "results": In(stream.Signature(result_layout(cfg))),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        n, c = cfg.n_inputs, cfg.n_classes
+        m = Module()
+        m.submodules.buffer = buffer = memory.Memory(shape=BYTE, depth=MAX_PAYLOAD, init=[])
+        put, get = buffer.write_port(), buffer.read_port()
+
+        byte, got = self.rx.payload, self.rx.valid
+        command, length = Signal(8), Signal(16)
+        count = Signal(16)                   # payload bytes received, then consumed
+        crc = Signal(16, init=0xFFFF)
+        crc_next = crc16_step(m, crc, byte)
+        received_crc = Signal(8)
+        idle_cycles = Signal(range(self._timeout + 1))
+        stray = Signal()                     # the error for a run of stray bytes was sent
+        error = Signal(8)
+        reply_command, expected = Signal(8), Signal(16)   # the reply's command and length
+
+        # the record being gathered from the buffer, and the answer being sent back
+        target, addr, data = Signal(8), Signal(32), Signal(32)
+        field = Signal(range(16))
+        word = Signal(32)
+        label = Signal(8)
+        status_index = Signal(range(2 * len(STATUS) + 1))
+        result = Signal.like(self.results.payload)
+
+        # the reply framer's side: payload bytes offered by the command states
+        reply_byte, reply_ready, reply_taken = Signal(8), Signal(), Signal()
+        sending, tx_done = Signal(), Signal()
+
+        # the buffer is read synchronously: ``data_ok`` once its output is the byte at ``count``
+        last_addr = Signal.like(count)
+        data_ok = Signal()
+        m.d.sync += last_addr.eq(count)
+        m.d.comb += [get.addr.eq(count), data_ok.eq(last_addr == count),
+                     self.rx.ready.eq(1), put.data.eq(byte), put.addr.eq(count)]
+        with m.If(got):
+            m.d.sync += idle_cycles.eq(0)
+        with m.Elif(idle_cycles != self._timeout):
+            m.d.sync += idle_cycles.eq(idle_cycles + 1)
+        timed_out = idle_cycles == self._timeout
+
+        access = self.control.payload
+        m.d.comb += [access.target.eq(target), access.addr.eq(addr), access.data.eq(data),
+                     self.samples.payload.code.eq(get.data),
+                     self.samples.payload.label.eq(label),
+                     self.samples.payload.train.eq(command == Command.TRAIN)]
+
+        length_ok = Mux(command == Command.WRITE, (length != 0) & (length % ACCESS_BYTES == 0),
+                    Mux(command == Command.READ, (length != 0) & (length % READ_BYTES == 0),
+                    Mux((command == Command.TRAIN) | (command == Command.INFER),
+                        length == n + 1, length == 0)))
+        known = Signal()
+        m.d.comb += known.eq(sum(command == cmd for cmd in (
+            Command.WRITE, Command.READ, Command.TRAIN, Command.INFER, Command.STATUS,
+            Command.RESET)) != 0)
+
+        def frame_byte(then, *updates):
+            """Take the next byte of a frame, or give up on a pause."""
+            m.d.comb += self.busy.eq(1)
+            with m.If(got):
+                m.d.sync += updates
+                m.next = then
+            with m.Elif(timed_out):
+                m.d.sync += error.eq(Error.TRUNCATED)
+                m.next = "ERROR"
+
+        def gather(first, count_bytes, register):
+            """Fields ``first`` .. ``first + count_bytes - 1`` are ``register``'s bytes."""
+            for k in range(count_bytes):
+                with m.Case(first + k):
+                    m.d.sync += register.word_select(k, 8).eq(get.data)
+
+        with m.FSM(name="link"):
+            with m.State("HUNT"):
+                with m.If(got & (byte == SYNC)):
+                    m.d.sync += [stray.eq(0), crc.eq(0xFFFF), count.eq(0)]
+                    m.next = "COMMAND"
+                with m.Elif(got & ~stray):
+                    m.d.sync += [stray.eq(1), error.eq(Error.STRAY_BYTES)]
+                    m.next = "ERROR"
+            with m.State("COMMAND"):
+                frame_byte("LENGTH_LOW", command.eq(byte), crc.eq(crc_next))
+            with m.State("LENGTH_LOW"):
+                frame_byte("LENGTH_HIGH", length[:8].eq(byte), crc.eq(crc_next))
+            with m.State("LENGTH_HIGH"):
+                full = byte << 8 | length[:8]
+                m.d.comb += self.busy.eq(1)
+                with m.If(got):
+                    m.d.sync += [length[8:].eq(byte), crc.eq(crc_next)]
+                    with m.If(full > MAX_PAYLOAD):
+                        m.d.sync += error.eq(Error.BAD_LENGTH)
+                        m.next = "ERROR"
+                    with m.Elif(full == 0):
+                        m.next = "CRC_LOW"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+                with m.Elif(timed_out):
+                    m.d.sync += error.eq(Error.TRUNCATED)
+                    m.next = "ERROR"
+            with m.State("PAYLOAD"):
+                m.d.comb += put.en.eq(got)
+                frame_byte("PAYLOAD", count.eq(count + 1), crc.eq(crc_next))
+                with m.If(got & (count + 1 == length)):
+                    m.next = "CRC_LOW"
+            with m.State("CRC_LOW"):
+                frame_byte("CRC_HIGH", received_crc.eq(byte))
+            with m.State("CRC_HIGH"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(got):
+                    m.d.sync += [count.eq(0), field.eq(0), status_index.eq(0),
+                                 reply_command.eq(command | REPLY)]
+                    with m.If((byte != crc[8:]) | (received_crc != crc[:8])):
+                        m.d.sync += error.eq(Error.BAD_CRC)
+                        m.next = "ERROR"
+                    with m.Elif(~known):
+                        m.d.sync += error.eq(Error.UNKNOWN_COMMAND)
+                        m.next = "ERROR"
+                    with m.Elif(~length_ok):
+                        m.d.sync += error.eq(Error.BAD_LENGTH)
+                        m.next = "ERROR"
+                    with m.Else():
+                        with m.Switch(command):
+                            with m.Case(Command.WRITE):
+                                m.d.sync += expected.eq(0)
+                                m.next = "WRITE"
+                            with m.Case(Command.READ):
+                                m.d.sync += expected.eq(length // READ_BYTES * 4)
+                                m.next = "READ"
+                            with m.Case(Command.TRAIN, Command.INFER):
+                                m.d.sync += expected.eq(5 + c)
+                                m.next = "SAMPLE"
+                            with m.Case(Command.STATUS):
+                                m.d.sync += expected.eq(6 * len(STATUS))
+                                m.next = "STATUS"
+                            with m.Case(Command.RESET):
+                                m.d.sync += expected.eq(0)
+                                m.next = "RESET"
+                with m.Elif(timed_out):
+                    m.d.sync += error.eq(Error.TRUNCATED)
+                    m.next = "ERROR"
+
+            with m.State("WRITE"):
+                # gather target (1), address (4), data (4) from the buffer, then write
+                m.d.comb += self.busy.eq(1)
+                with m.If(field < ACCESS_BYTES):
+                    with m.If(data_ok):
+                        m.d.sync += [count.eq(count + 1), field.eq(field + 1)]
+                        with m.Switch(field):
+                            gather(0, 1, target)
+                            gather(1, 4, addr)
+                            gather(5, 4, data)
+                with m.Else():
+                    m.d.comb += [self.control.valid.eq(1), access.write.eq(1)]
+                    with m.If(self.control.ready):
+                        m.d.sync += field.eq(0)
+                        with m.If(count == length):
+                            m.next = "REPLY"
+            with m.State("READ"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(field < READ_BYTES):
+                    with m.If(data_ok):
+                        m.d.sync += [count.eq(count + 1), field.eq(field + 1)]
+                        with m.Switch(field):
+                            gather(0, 1, target)
+                            gather(1, 4, addr)
+                with m.Elif(field == READ_BYTES):
+                    m.d.comb += self.control.valid.eq(1)
+                    with m.If(self.control.ready):
+                        m.d.sync += field.eq(READ_BYTES + 1)
+                with m.Else():
+                    m.d.comb += self.control_data.ready.eq(1)
+                    with m.If(self.control_data.valid):
+                        m.d.sync += [word.eq(self.control_data.payload), field.eq(0)]
+                        m.next = "READ_REPLY"
+            with m.State("READ_REPLY"):
+                # one answer's 4 bytes (the reply's header goes out before the first)
+                m.d.comb += [self.busy.eq(1), sending.eq(1), reply_ready.eq(1),
+                             reply_byte.eq(word.word_select(field[:2], 8))]
+                with m.If(reply_taken):
+                    m.d.sync += field.eq(field + 1)
+                    with m.If(field == 3):
+                        m.d.sync += field.eq(0)
+                        m.next = "READ_NEXT"
+            with m.State("READ_NEXT"):
+                m.d.comb += [self.busy.eq(1), sending.eq(1)]
+                with m.If(count == length):
+                    m.next = "FINISH"
+                with m.Else():
+                    m.next = "READ"
+            with m.State("SAMPLE"):
+                # the label, then N pixel beats to the core
+                m.d.comb += self.busy.eq(1)
+                with m.If(data_ok):
+                    with m.If(count == 0):
+                        m.d.sync += [label.eq(get.data), count.eq(1)]
+                    with m.Else():
+                        m.d.comb += self.samples.valid.eq(1)
+                        with m.If(self.samples.ready):
+                            m.d.sync += count.eq(count + 1)
+                            with m.If(count == n):
+                                m.next = "RESULT"
+            with m.State("RESULT"):
+                m.d.comb += [self.busy.eq(1), self.results.ready.eq(1)]
+                with m.If(self.results.valid):
+                    m.d.sync += [result.eq(self.results.payload), field.eq(0)]
+                    m.next = "RESULT_REPLY"
+            with m.State("RESULT_REPLY"):
+                # sample counter (4), prediction (1), spike counts (C)
+                m.d.comb += [self.busy.eq(1), sending.eq(1), reply_ready.eq(1)]
+                with m.Switch(field):
+                    for k in range(4):
+                        with m.Case(k):
+                            m.d.comb += reply_byte.eq(result.sample.word_select(k, 8))
+                    with m.Case(4):
+                        m.d.comb += reply_byte.eq(result.prediction)
+                for k in range(c):
+                    with m.If(field == 5 + k):
+                        m.d.comb += reply_byte.eq(result.counts[k])
+                with m.If(reply_taken):
+                    m.d.sync += field.eq(field + 1)
+                    with m.If(field == 4 + c):
+                        m.next = "FINISH"
+            with m.State("STATUS"):
+                # each counter: read its low and high words, send 4 + 2 bytes
+                m.d.comb += [self.busy.eq(1), access.write.eq(0), access.target.eq(3)]
+                with m.Switch(status_index):
+                    for k, reg in enumerate(int(r) + half for r in STATUS for half in (0, 1)):
+                        with m.Case(k):
+                            m.d.comb += access.addr.eq(reg)
+                with m.If(field == 0):
+                    m.d.comb += self.control.valid.eq(1)
+                    with m.If(self.control.ready):
+                        m.d.sync += field.eq(1)
+                with m.Else():
+                    m.d.comb += self.control_data.ready.eq(1)
+                    with m.If(self.control_data.valid):
+                        m.d.sync += [word.eq(self.control_data.payload), field.eq(0)]
+                        m.next = "STATUS_REPLY"
+            with m.State("STATUS_REPLY"):
+                m.d.comb += [self.busy.eq(1), sending.eq(1), reply_ready.eq(1),
+                             reply_byte.eq(word.word_select(field[:2], 8))]
+                with m.If(reply_taken):
+                    m.d.sync += field.eq(field + 1)
+                    with m.If(field == Mux(status_index[0], 1, 3)):
+                        m.d.sync += [field.eq(0), status_index.eq(status_index + 1)]
+                        with m.If(status_index == 2 * len(STATUS) - 1):
+                            m.next = "FINISH"
+                        with m.Else():
+                            m.next = "STATUS"
+            with m.State("RESET"):
+                m.d.comb += [self.busy.eq(1), self.control.valid.eq(1), access.write.eq(1),
+                             access.target.eq(3), access.addr.eq(Register.CLEAR_STATUS)]
+                with m.If(self.control.ready):
+                    m.next = "REPLY"
+            with m.State("REPLY"):
+                m.d.comb += [self.busy.eq(1), sending.eq(1)]
+                m.next = "FINISH"
+            with m.State("ERROR"):
+                m.d.sync += [reply_command.eq(Command.ERROR), expected.eq(1)]
+                m.next = "ERROR_REPLY"
+            with m.State("ERROR_REPLY"):
+                m.d.comb += [sending.eq(1), reply_ready.eq(1), reply_byte.eq(error)]
+                with m.If(reply_taken):
+                    m.next = "FINISH"
+            with m.State("FINISH"):
+                m.d.comb += sending.eq(1)
+                with m.If(tx_done):
+                    m.next = "HUNT"
+
+        # -- the reply framer: SYNC, command, length, payload, CRC ------------------------------
+        tx_crc = Signal(16, init=0xFFFF)
+        tx_count = Signal(16)
+        tx_crc_next = crc16_step(m, tx_crc, self.tx.payload)
+        with m.FSM(name="reply"):
+            with m.State("IDLE"):
+                m.d.sync += [tx_crc.eq(0xFFFF), tx_count.eq(0)]
+                with m.If(sending):
+                    m.next = "SYNC"
+            header = (("SYNC", Const(SYNC, 8), "COMMAND"),
+                      ("COMMAND", reply_command, "LENGTH_LOW"),
+                      ("LENGTH_LOW", expected[:8], "LENGTH_HIGH"),
+                      ("LENGTH_HIGH", expected[8:], "PAYLOAD"))
+            for state, value, following in header:
+                with m.State(state):
+                    m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(value)]
+                    with m.If(self.tx.ready):
+                        if state != "SYNC":
+                            m.d.sync += tx_crc.eq(tx_crc_next)
+                        m.next = following
+            with m.State("PAYLOAD"):
+                with m.If(tx_count == expected):
+                    m.next = "CRC_LOW"
+                with m.Else():
+                    m.d.comb += [self.tx.valid.eq(reply_ready), self.tx.payload.eq(reply_byte),
+                                 reply_taken.eq(reply_ready & self.tx.ready)]
+                    with m.If(reply_taken):
+                        m.d.sync += [tx_crc.eq(tx_crc_next), tx_count.eq(tx_count + 1)]
+            with m.State("CRC_LOW"):
+                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_crc[:8])]
+                with m.If(self.tx.ready):
+                    m.next = "CRC_HIGH"
+            with m.State("CRC_HIGH"):
+                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_crc[8:])]
+                with m.If(self.tx.ready):
+                    m.d.comb += tx_done.eq(1)
+                    m.next = "IDLE"
+        return m
