@@ -37,6 +37,7 @@ class HostLink(wiring.Component):
     control, control_data, samples, results: the core's control port and sample streams
         (flipped :class:`rtl.network.NacaCore` members).
     busy: Out(1): a frame is being received or run.
+    refusing: Out(1): the reply being sent is an error.
 
     Throughput: one byte per cycle each way; a command runs at the core's speed.
     """
@@ -51,6 +52,7 @@ class HostLink(wiring.Component):
             "samples": Out(stream.Signature(sample_layout(cfg))),
             "results": In(stream.Signature(result_layout(cfg))),
             "busy": Out(1),
+            "refusing": Out(1),
         })
 
     def elaborate(self, platform):
@@ -322,6 +324,8 @@ class HostLink(wiring.Component):
                 m.d.comb += sending.eq(1)
                 with m.If(tx_done):
                     m.next = "HUNT"
+
+        m.d.comb += self.refusing.eq(reply_command == Command.ERROR)
 
         # -- the reply framer: SYNC, command, length, payload, CRC ------------------------------
         tx_crc = Signal(16, init=0xFFFF)

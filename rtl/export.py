@@ -47,10 +47,10 @@ def export_verilog(cfg: NacaConfig, lanes: int, out_dir: str | Path, *, fifo_dep
     return path
 
 
-def load_export(out_dir: str | Path) -> tuple[NacaConfig, dict]:
-    """The config and hardware description of an exported core."""
+def load_export(out_dir: str | Path, top: str = TOP) -> tuple[NacaConfig, dict]:
+    """The config and hardware description of an exported core (or board top ``top``)."""
     out = Path(out_dir)
-    for name in (CONFIG_FILE, HARDWARE_FILE, f"{TOP}.v"):
+    for name in (CONFIG_FILE, HARDWARE_FILE, f"{top}.v"):
         if not (out / name).is_file():
             raise FileNotFoundError(f"{out / name} is missing; export the core with: "
                                     f"naca verilog --config CFG.json -o {out}")

