@@ -141,10 +141,11 @@ def test_core_with_the_task_free_neuron_mask():
 def test_memories_that_cannot_fit_a_device_are_named():
     from naca.rtl.budget import check_fits
 
-    check_fits(NacaConfig.for_sizes(784, 100, 10), 8, "ice40up5k")
-    with pytest.raises(ValueError, match=r"784-200-10: the hidden weights need 156,800 B; "
-                                         r"the iCE40UP5K has 131,072 B of SPRAM"):
-        check_fits(NacaConfig.for_sizes(784, 200, 10), 8, "ice40up5k")
+    check_fits(NacaConfig.for_sizes(784, 100, 10), 8, "ecp5-85f")
+    with pytest.raises(ValueError, match=r"784-100-10 at 8 lanes needs [0-9,]+ B of block RAM "
+                                         r"\(hidden weights 81,536 B, .*the iCE40UP5K has "
+                                         r"15,360 B"):
+        check_fits(NacaConfig.for_sizes(784, 100, 10), 8, "ice40up5k")
     with pytest.raises(ValueError, match=r"needs [0-9,]+ B of block RAM .*the ECP5-85F has "
                                          r"479,232 B"):
         check_fits(NacaConfig.for_sizes(784, 700, 10), 10, "ecp5-85f")
