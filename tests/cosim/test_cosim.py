@@ -105,3 +105,27 @@ def test_class_incremental_run_with_the_task_free_mask(tmp_path):
     assert len(accuracy) == 3 and all(len(row) == 10 for row in accuracy)
     assert report["status"]["samples"] == report["samples"] + 3 * 80
     assert accuracy[0][0] > 0.5          # the first task's class is learned on the core
+
+
+def test_naca_verilog_and_naca_sim_commands(tmp_path, capsys):
+    from naca.cli import main
+
+    config = tmp_path / "cfg.json"
+    odd_config().save(config)
+    assert main(["verilog", "--config", str(config), "--lanes", "3",
+                 "-o", str(tmp_path / "v")]) == 0
+    assert {p.name for p in (tmp_path / "v").iterdir()} == {"naca_core.v", "config.json",
+                                                           "hardware.json"}
+    big = tmp_path / "big.json"
+    NacaConfig.for_sizes(784, 100, 10).save(big)
+    assert main(["verilog", "--config", str(big), "--lanes", "8", "--device", "ice40up5k",
+                 "-o", str(tmp_path / "w")]) == 2
+    assert "the iCE40UP5K has 15,360 B" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
+    report = tmp_path / "report.json"
+    assert main(["sim", "--export", str(tmp_path / "v"), "--samples", "40",
+                 "--test-samples", "10", "--quiet", "--build-dir", str(tmp_path / "b"),
+                 "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "40 training samples match the golden model bit for bit" in out
+    assert json.loads(report.read_text())["test"]["samples"] == 10
