@@ -340,12 +340,11 @@ class NacaCore(wiring.Component):
                                           & (source == Target.MODULATION)),
         ]
         with m.Switch(access.target):
-            with m.Case(Target.HIDDEN_WEIGHTS):
-                m.d.comb += self.control.ready.eq(control_open & Mux(
-                    access.write, hidden.weight_write.ready, hidden.weight_read.ready & ~replying))
-            with m.Case(Target.OUTPUT_WEIGHTS):
-                m.d.comb += self.control.ready.eq(control_open & Mux(
-                    access.write, output.weight_write.ready, output.weight_read.ready & ~replying))
+            for target, (array, _) in weight_sources.items():
+                with m.Case(target):
+                    m.d.comb += self.control.ready.eq(control_open & Mux(
+                        access.write, array.weight_write.ready,
+                        array.weight_read.ready & ~replying))
             with m.Case(Target.MODULATION):
                 m.d.comb += self.control.ready.eq(control_open & Mux(
                     access.write, 1, modulator.table_read.ready & ~replying))
@@ -377,12 +376,10 @@ class NacaCore(wiring.Component):
                 with m.Default():
                     m.d.sync += register_value.eq(0)
         with m.Switch(source):
-            with m.Case(Target.HIDDEN_WEIGHTS):
-                m.d.comb += [reply.eq(hidden.weight_data.payload),
-                             self.control_data.valid.eq(replying & hidden.weight_data.valid)]
-            with m.Case(Target.OUTPUT_WEIGHTS):
-                m.d.comb += [reply.eq(output.weight_data.payload),
-                             self.control_data.valid.eq(replying & output.weight_data.valid)]
+            for target, (array, _) in weight_sources.items():
+                with m.Case(target):
+                    m.d.comb += [reply.eq(array.weight_data.payload),
+                                 self.control_data.valid.eq(replying & array.weight_data.valid)]
             with m.Case(Target.MODULATION):
                 m.d.comb += [reply.eq(modulator.table_data.payload),
                              self.control_data.valid.eq(replying & modulator.table_data.valid)]

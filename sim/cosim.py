@@ -69,28 +69,33 @@ def cosimulate(export_dir: str | Path, build_dir: str | Path, *, dataset: str = 
     instead, testing every class (``test_per_class`` samples) after each task. Raises
     :class:`CosimFailed` (with the report) when the core and the golden model disagree."""
     runner = build(export_dir, build_dir, waves=waves)
-    build_dir = Path(build_dir)
+    report = _run(runner, TOP, "naca.sim.cocotb_core", build_dir, waves, {
+        "export_dir": str(Path(export_dir).resolve()), "dataset": dataset,
+        "data_dir": data_dir, "samples": samples, "test_samples": test_samples,
+        "seed": seed, "idle": idle, "backpressure": backpressure, "checkpoint": checkpoint,
+        "progress": progress, "classes_per_task": classes_per_task, "tasks": tasks,
+        "test_per_class": test_per_class})
+    if waves:
+        report["waves"] = str(Path(build_dir) / "dump.fst")
+    return report
+
+
+def _run(runner, top: str, module: str, build_dir, waves: bool, spec: dict) -> dict:
+    """Run one cocotb test module with ``spec`` (plus the report path it writes); returns its
+    report or raises :class:`CosimFailed`."""
     with tempfile.TemporaryDirectory() as scratch:
-        spec = {"export_dir": str(Path(export_dir).resolve()), "dataset": dataset,
-                "data_dir": data_dir, "samples": samples, "test_samples": test_samples,
-                "seed": seed, "idle": idle, "backpressure": backpressure,
-                "checkpoint": checkpoint, "progress": progress,
-                "classes_per_task": classes_per_task, "tasks": tasks,
-                "test_per_class": test_per_class,
-                "report": str(Path(scratch) / "report.json")}
+        spec = {**spec, "report": str(Path(scratch) / "report.json")}
         spec_path = Path(scratch) / "spec.json"
         spec_path.write_text(json.dumps(spec))
         failure = None
         try:
-            runner.test(hdl_toplevel=TOP, test_module="naca.sim.cocotb_core",
-                        build_dir=build_dir, test_dir=build_dir, waves=waves,
+            runner.test(hdl_toplevel=top, test_module=module, build_dir=Path(build_dir),
+                        test_dir=Path(build_dir), waves=waves,
                         extra_env={"NACA_COSIM_SPEC": str(spec_path)})
         except SystemExit as exc:            # cocotb's runner exits when a test fails
             failure = exc
         report_path = Path(spec["report"])
         report = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    if waves:
-        report["waves"] = str(build_dir / "dump.fst")
     if failure is not None or not report.get("passed"):
         raise CosimFailed(report)
     return report
@@ -112,20 +117,5 @@ def cosimulate_board(export_dir: str | Path, build_dir: str | Path, *, samples: 
     from ..boards.export import UART_TOP
 
     runner = build(export_dir, build_dir, top=UART_TOP)
-    with tempfile.TemporaryDirectory() as scratch:
-        spec = {"export_dir": str(Path(export_dir).resolve()), "samples": samples,
-                "report": str(Path(scratch) / "report.json")}
-        spec_path = Path(scratch) / "spec.json"
-        spec_path.write_text(json.dumps(spec))
-        failure = None
-        try:
-            runner.test(hdl_toplevel=UART_TOP, test_module="naca.sim.cocotb_board",
-                        build_dir=Path(build_dir), test_dir=Path(build_dir),
-                        extra_env={"NACA_COSIM_SPEC": str(spec_path)})
-        except SystemExit as exc:
-            failure = exc
-        report_path = Path(spec["report"])
-        report = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    if failure is not None or not report.get("passed"):
-        raise CosimFailed(report)
-    return report
+    return _run(runner, UART_TOP, "naca.sim.cocotb_board", build_dir, False,
+                {"export_dir": str(Path(export_dir).resolve()), "samples": samples})
