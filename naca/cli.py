@@ -6,6 +6,8 @@
     naca verilog export the network core as Verilog, with its config and hardware description
     naca sim     co-simulate the core (cocotb + Verilator) against the golden model on a dataset
     naca cl      class-incremental learning: NACA (fixed, float) against BP and EWC, with plots
+    naca build   a bitstream for the iCEBreaker or the ULX3S, with a resource and clock report
+    naca board   drive a board over its UART: load, train, infer, dump, status
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+from serial import SerialException
+
+from .boards.protocol import LinkError
 from .golden_model import datasets
 from .golden_model.config import DEFAULT_TIME_STEPS, NacaConfig
 from .golden_model.training import (
@@ -295,6 +301,58 @@ def cmd_cl(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from .boards.build import build
+
+    cfg, _ = _core_config(args)
+    out = Path(args.output or f"build/{args.board}")
+    print(f"building {cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} at {args.lanes} lanes for "
+          f"the {args.board} in {out} (YoWASP; the first run compiles the tools)", flush=True)
+    report = build(args.board, cfg, args.lanes, out, baud=args.baud)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    import serial
+
+    from .boards.driver import Board
+
+    folder = Path(args.export)
+    for name in ("config.json", "hardware.json"):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder / name} is missing; point --export at the folder "
+                                    "naca build wrote (it holds config.json and hardware.json)")
+    cfg = NacaConfig.load(folder / "config.json")
+    hardware = json.loads((folder / "hardware.json").read_text())
+    with serial.Serial(args.port, args.baud, timeout=args.timeout) as port:
+        board = Board(port, cfg, hardware["lanes"])
+        if args.action == "load":
+            run = Path(args.run)
+            board.load(load_state(run / "weights.npz", cfg, exact=True))
+            print(f"loaded {run} into the board")
+        elif args.action == "status":
+            print(json.dumps(board.status(), indent=2))
+        elif args.action == "dump":
+            out = Path(args.output or "board_weights.npz")
+            np.savez(out, w_hidden=board.weights("hidden"), w_output=board.weights("output"),
+                     modulation=board.table())
+            print(f"wrote {out}")
+        else:
+            data = datasets.load(args.dataset, args.data_dir)
+            train = args.action == "train"
+            x, y = (data.x_train, data.y_train) if train else (data.x_test, data.y_test)
+            count = min(args.samples or len(x), len(x))
+            from tqdm import tqdm
+
+            correct = 0
+            for k in tqdm(range(count), unit="sample", desc=args.action):
+                result = board.run(cfg.formats.input.quantize(x[k]), int(y[k]), train)
+                correct += result.prediction == int(y[k])
+            print(f"{args.action}: {count} samples, accuracy {100 * correct / count:.2f} %")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="naca", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -394,6 +452,28 @@ def parser() -> argparse.ArgumentParser:
     cl.add_argument("--limit", type=_positive_int, help="first N train/test samples only")
     cl.add_argument("--out", help="output folder (default runs/cl-<dataset>-...)")
     cl.set_defaults(func=cmd_cl)
+
+    b = sub.add_parser("build", help="build a bitstream for a board")
+    b.add_argument("--board", choices=("icebreaker", "ulx3s"), required=True)
+    b.add_argument("--config", help="a config JSON (default: 64-100-10)")
+    b.add_argument("--lanes", type=_positive_int, default=DEFAULT_LANES)
+    b.add_argument("--baud", type=_positive_int, default=115_200)
+    b.add_argument("-o", "--output", help="build folder (default build/<board>)")
+    b.set_defaults(func=cmd_build)
+
+    d = sub.add_parser("board", help="drive a board over its UART host link")
+    d.add_argument("action", choices=("load", "train", "infer", "dump", "status"))
+    d.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB1")
+    d.add_argument("--export", required=True,
+                   help="the folder with the board's config.json and hardware.json")
+    d.add_argument("--baud", type=_positive_int, default=115_200)
+    d.add_argument("--timeout", type=float, default=2.0, help="seconds per reply")
+    d.add_argument("--run", help="for load: a fixed-point run folder (naca train)")
+    d.add_argument("--dataset", choices=datasets.NAMES, default="digits")
+    d.add_argument("--data-dir")
+    d.add_argument("--samples", type=_positive_int)
+    d.add_argument("-o", "--output", help="for dump: the .npz to write")
+    d.set_defaults(func=cmd_board)
     return p
 
 
@@ -405,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         # Batch-1 products are tiny: BLAS threads only contend for the cores.
         with threadpool_limits(limits=1):
             return args.func(args)
-    except (ValueError, FileNotFoundError, datasets.DatasetError) as exc:
+    except (ValueError, FileNotFoundError, datasets.DatasetError, LinkError,
+            SerialException) as exc:
         print(f"naca {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

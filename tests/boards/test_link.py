@@ -163,3 +163,14 @@ def test_link_trains_like_the_golden_model_and_refuses_bad_frames():
 def test_frames_the_host_cannot_send_are_refused_before_the_wire():
     with pytest.raises(ValueError, match="at most 4096 payload bytes, not 4097"):
         frame(Command.WRITE, bytes(4097))
+
+
+def test_board_command_names_a_missing_port(tmp_path, capsys):
+    from naca.boards.export import export_uart_top
+    from naca.cli import main
+
+    export_uart_top(NacaConfig.for_sizes(16, 12, 4, time_steps=4), 3, tmp_path,
+                    clock_hz=100e6, baud=6_250_000)
+    assert main(["board", "status", "--port", str(tmp_path / "ttyNONE"),
+                 "--export", str(tmp_path)]) == 2
+    assert "ttyNONE" in capsys.readouterr().err
