@@ -35,15 +35,20 @@ def export_verilog(cfg: NacaConfig, lanes: int, out_dir: str | Path, *, fifo_dep
                    state=None) -> Path:
     """Write ``naca_core.v``, ``config.json`` and ``hardware.json`` into ``out_dir``; returns
     the Verilog path. ``state`` bakes weights and the modulation table into the memories."""
-    out = Path(out_dir)
     core = NacaCore(cfg, lanes=lanes, fifo_depth=fifo_depth, state=state)
-    text = verilog.convert(core, name=TOP, emit_src=False)
+    return write_export(out_dir, TOP, core, cfg, hardware_description(cfg, lanes, fifo_depth))
+
+
+def write_export(out_dir: str | Path, top: str, component, cfg: NacaConfig,
+                 hardware: dict) -> Path:
+    """``<top>.v`` of ``component`` with config.json and hardware.json beside it."""
+    out = Path(out_dir)
+    text = verilog.convert(component, name=top, emit_src=False)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{TOP}.v"
+    path = out / f"{top}.v"
     path.write_text(text)
     cfg.save(out / CONFIG_FILE)
-    (out / HARDWARE_FILE).write_text(
-        json.dumps(hardware_description(cfg, lanes, fifo_depth), indent=2) + "\n")
+    (out / HARDWARE_FILE).write_text(json.dumps(hardware, indent=2) + "\n")
     return path
 
 
