@@ -1,6 +1,6 @@
 """The NACA network top: samples in, predictions out, learning on chip, a run-time control port."""
 
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
@@ -84,6 +84,7 @@ class NacaCore(wiring.Component):
     hidden_synapses, output_synapses: the two :class:`SynapseArray` s (not ports; their
         ``banks`` may be inspected in simulation).
 
+    The prediction takes C cycles after the last step (or after learning).
     Cycles per sample: about T * (N + G * active inputs) / overlap; :mod:`benchmarks.rtl_cycles`
     measures them. Back-pressure on ``o`` holds the core (and the counters) at the result.
     """
@@ -209,11 +210,10 @@ class NacaCore(wiring.Component):
         m.d.comb += [encoder.pixels.valid.eq(take_pixel),
                      encoder.pixels.payload.addr.eq(pixel),
                      encoder.pixels.payload.code.eq(self.i.payload.code)]
-        prediction = Const(0, self.o.payload.prediction.shape())
-        best = counts[0]
-        for k in range(1, c):
-            prediction = Mux(counts[k] > best, k, prediction)
-            best = Mux(counts[k] > best, counts[k], best)
+        # the prediction: argmax of the counts (lowest index on ties), one class per cycle
+        prediction = Signal.like(self.o.payload.prediction)
+        candidate = Signal(range(c))
+        best = Signal.like(counts[0])
         m.d.comb += [self.o.payload.sample.eq(sample), self.o.payload.counts.eq(counts),
                      self.o.payload.prediction.eq(prediction)]
 
@@ -228,7 +228,7 @@ class NacaCore(wiring.Component):
                                      issued.eq(0), stepped.eq(0), round_keys.eq(0), keys_in.eq(0),
                                      words_sent.eq(0), words_loaded.eq(0),
                                      learn_started.eq(0), learned.eq(0),
-                                     counts.eq(0)]
+                                     counts.eq(0), candidate.eq(0)]
                         m.next = "MASK" if masking else "FORWARD"
             if masking:
                 with m.State("MASK"):
@@ -254,7 +254,7 @@ class NacaCore(wiring.Component):
                     with m.If(train):
                         m.next = "UPDATES"
                     with m.Else():
-                        m.next = "REPORT"
+                        m.next = "DECIDE"
             with m.State("UPDATES"):
                 m.d.comb += [modulator.i.valid.eq(~words_sent[0]),
                              error.i.valid.eq(~words_sent[1])]
@@ -283,7 +283,15 @@ class NacaCore(wiring.Component):
                 with m.If(output.learn.valid & output.learn.ready & output.learn.payload.last):
                     m.d.sync += learned[1].eq(1)
                 with m.If(learned == 0b11):
-                    m.next = "REPORT"     # the last write-back lands in this cycle
+                    m.next = "DECIDE"     # the last write-back lands in this cycle
+            with m.State("DECIDE"):
+                current = counts[candidate]
+                with m.If((candidate == 0) | (current > best)):
+                    m.d.sync += [best.eq(current), prediction.eq(candidate)]
+                with m.If(candidate == c - 1):
+                    m.next = "REPORT"
+                with m.Else():
+                    m.d.sync += candidate.eq(candidate + 1)
             with m.State("REPORT"):
                 m.d.comb += self.o.valid.eq(1)
                 with m.If(self.o.ready):
