@@ -19,8 +19,8 @@ class NacaUartTop(wiring.Component):
     Members
     -------
     rx: In(1), tx: Out(1): the UART pins (idle high).
-    leds: Out(3): bit 0 a sample or frame is being handled, bit 1 the link's last frame was
-        refused (until the next good one), bit 2 a heartbeat (about 1.5 Hz).
+    leds: Out(3), registered: bit 0 a sample or frame is being handled, bit 1 the link's last
+        frame was refused (until the next good one), bit 2 a heartbeat (about 1.5 Hz).
 
     Board tops (:mod:`boards.build`) add the clock, the PLL and the pins.
     """
@@ -52,5 +52,5 @@ class NacaUartTop(wiring.Component):
             m.d.sync += refused.eq(0)
         heartbeat = Signal(max(1, int(self._clock_hz).bit_length() - 2))
         m.d.sync += heartbeat.eq(heartbeat + 1)
-        m.d.comb += self.leds.eq(link.busy | core.busy | refused << 1 | heartbeat[-1] << 2)
+        m.d.sync += self.leds.eq(link.busy | core.busy | refused << 1 | heartbeat[-1] << 2)
         return m
