@@ -127,11 +127,18 @@ class HostLink(wiring.Component):
                 m.d.sync += error.eq(Error.TRUNCATED)
                 m.next = "ERROR"
 
-        def gather(first, count_bytes, register):
-            """Fields ``first`` .. ``first + count_bytes - 1`` are ``register``'s bytes."""
-            for k in range(count_bytes):
-                with m.Case(first + k):
-                    m.d.sync += register.word_select(k, 8).eq(get.data)
+        def gather(*fields):
+            """Take the record's next buffer byte into its field: ``fields`` are the registers
+            filled in order, little-endian, a byte per cycle once the buffer's data is ready."""
+            with m.If(data_ok):
+                m.d.sync += [count.eq(count + 1), field.eq(field + 1)]
+                with m.Switch(field):
+                    first = 0
+                    for register in fields:
+                        for k in range(len(register) // 8):
+                            with m.Case(first + k):
+                                m.d.sync += register.word_select(k, 8).eq(get.data)
+                        first += len(register) // 8
 
         with m.FSM(name="link"):
             with m.State("HUNT"):
@@ -210,12 +217,7 @@ class HostLink(wiring.Component):
                 # gather target (1), address (4), data (4) from the buffer, then write
                 m.d.comb += self.busy.eq(1)
                 with m.If(field < ACCESS_BYTES):
-                    with m.If(data_ok):
-                        m.d.sync += [count.eq(count + 1), field.eq(field + 1)]
-                        with m.Switch(field):
-                            gather(0, 1, target)
-                            gather(1, 4, addr)
-                            gather(5, 4, data)
+                    gather(target, addr, data)
                 with m.Else():
                     m.d.comb += [self.control.valid.eq(1), access.write.eq(1)]
                     with m.If(self.control.ready):
@@ -225,11 +227,7 @@ class HostLink(wiring.Component):
             with m.State("READ"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(field < READ_BYTES):
-                    with m.If(data_ok):
-                        m.d.sync += [count.eq(count + 1), field.eq(field + 1)]
-                        with m.Switch(field):
-                            gather(0, 1, target)
-                            gather(1, 4, addr)
+                    gather(target, addr)
                 with m.Elif(field == READ_BYTES):
                     m.d.comb += self.control.valid.eq(1)
                     with m.If(self.control.ready):
@@ -374,3 +372,11 @@ class HostLink(wiring.Component):
                     m.d.comb += tx_done.eq(1)
                     m.next = "IDLE"
         return m
+
+
+def connect_to_core(m: Module, link: HostLink, core) -> None:
+    """Wire ``link`` to a :class:`rtl.network.NacaCore`'s control port and sample streams."""
+    wiring.connect(m, link.control, core.control)
+    wiring.connect(m, core.control_data, link.control_data)
+    wiring.connect(m, link.samples, core.i)
+    wiring.connect(m, core.o, link.results)

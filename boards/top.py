@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
 from ..rtl.network import NacaCore
-from .link import HostLink
+from .link import HostLink, connect_to_core
 from .uart import UartRx, UartTx, divisor_for
 
 #: A frame pauses at most this many byte times before the link reports it truncated.
@@ -37,10 +37,7 @@ class NacaUartTop(wiring.Component):
                                             timeout=self._divisor * 10 * TIMEOUT_BYTES)
         m.submodules.uart_rx = uart_rx = UartRx(self._divisor)
         m.submodules.uart_tx = uart_tx = UartTx(self._divisor)
-        wiring.connect(m, link.control, core.control)
-        wiring.connect(m, core.control_data, link.control_data)
-        wiring.connect(m, link.samples, core.i)
-        wiring.connect(m, core.o, link.results)
+        connect_to_core(m, link, core)
         wiring.connect(m, uart_rx.o, link.rx)
         wiring.connect(m, link.tx, uart_tx.i)
         m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]

@@ -6,8 +6,6 @@ port's ``write``/``read`` move bits on the pins. Spec in ``NACA_COSIM_SPEC`` (``
 from __future__ import annotations
 
 import collections
-import json
-import os
 import struct
 
 import cocotb
@@ -24,7 +22,7 @@ from ..golden_model.network import NacaNetwork, WorkCounts
 from ..golden_model.training import EVAL_COUNTER_BASE
 from ..rtl.control import Register
 from ..rtl.export import load_export
-from .cocotb_lib import Mismatch
+from .cocotb_lib import Mismatch, run_with_report
 
 CLOCK_NS = 10
 
@@ -122,10 +120,7 @@ def scenario(port: PinPort, cfg, lanes: int, samples: int) -> dict:
 
 @cocotb.test()
 async def drive_the_board(dut):
-    with open(os.environ["NACA_COSIM_SPEC"]) as f:
-        spec = json.load(f)
-    report = {"passed": False}
-    try:
+    async def body(spec: dict, report: dict) -> None:
         cfg, hardware = load_export(spec["export_dir"], UART_TOP)
         Clock(dut.clk, CLOCK_NS, unit="ns").start()
         dut.rst.value = 1
@@ -134,10 +129,5 @@ async def drive_the_board(dut):
         bit_ns = CLOCK_NS * round(hardware["clock_hz"] / hardware["baud"])
         port = PinPort(dut, bit_ns, timeout_ns=bit_ns * 10 * 1000 + 1e7)
         report.update(await bridge(scenario)(port, cfg, hardware["lanes"], spec["samples"]))
-        report["passed"] = True
-    except Mismatch as exc:
-        report["mismatch"] = str(exc)
-        raise
-    finally:
-        with open(spec["report"], "w") as f:
-            json.dump(report, f, indent=2)
+
+    await run_with_report(body)

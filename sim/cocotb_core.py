@@ -13,8 +13,6 @@ class-incremental protocol's, and every class is tested on the core after each t
 from __future__ import annotations
 
 import gc
-import json
-import os
 import random
 import sys
 import time
@@ -40,7 +38,7 @@ from ..rtl.control import (
 )
 from ..rtl.export import load_export
 from ..rtl.network import result_layout, sample_layout
-from .cocotb_lib import Mismatch, Scoreboard, StreamDriver, StreamMonitor
+from .cocotb_lib import Scoreboard, StreamDriver, StreamMonitor, run_with_report
 
 CLOCK_NS = 10
 STATUS_OF_WORK = {Register.SAMPLES: "samples", Register.INPUT_EVENTS: "input_events",
@@ -118,19 +116,8 @@ async def check_state(host: CoreHost, net: NacaNetwork, work: WorkCounts, board:
 
 @cocotb.test()
 async def cosimulate(dut):
-    with open(os.environ["NACA_COSIM_SPEC"]) as f:
-        spec = json.load(f)
     gc.freeze()            # the long-lived model and data: keep the collector off them
-    report = {"spec": spec, "passed": False}
-    try:
-        await _run(dut, spec, report)
-        report["passed"] = True
-    except Mismatch as exc:
-        report["mismatch"] = str(exc)
-        raise
-    finally:
-        with open(spec["report"], "w") as f:
-            json.dump(report, f, indent=2)
+    await run_with_report(lambda spec, report: _run(dut, spec, report))
 
 
 async def _run(dut, spec: dict, report: dict) -> None:

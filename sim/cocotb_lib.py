@@ -10,9 +10,19 @@ Random idle cycles (driver) and back-pressure (monitor) come from a seeded ``ran
 
 from __future__ import annotations
 
+import json
+import os
 import random
 
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
+
+
+def stall_cycles(rng: random.Random, probability: float) -> int:
+    """A geometric number of cycles: each further cycle with ``probability``."""
+    cycles = 0
+    while probability and rng.random() < probability:
+        cycles += 1
+    return cycles
 
 
 class StreamDriver:
@@ -29,9 +39,7 @@ class StreamDriver:
 
     async def send(self, word: int) -> None:
         """Offer ``word`` (after random idle cycles) until the DUT takes it."""
-        idle = 0
-        while self._idle and self._rng.random() < self._idle:
-            idle += 1
+        idle = stall_cycles(self._rng, self._idle)
         if idle:
             await ClockCycles(self._clock, idle, rising=False)
         self.valid.value = 1
@@ -60,9 +68,7 @@ class StreamMonitor:
 
     async def receive(self) -> int:
         """The next beat's payload bits."""
-        stall = 0
-        while self._stall and self._rng.random() < self._stall:
-            stall += 1
+        stall = stall_cycles(self._rng, self._stall)
         if stall:
             await ClockCycles(self._clock, stall, rising=False)
         self.ready.value = 1
@@ -108,3 +114,20 @@ class Scoreboard:
             named = ", ".join(f"{n} {k}" for n, k in zip(index_names, where, strict=True))
             raise Mismatch(f"{context}, {named}: design {got[where]}, reference {want[where]} "
                            f"({len(diff)} of {got.size} differ)")
+
+
+async def run_with_report(body) -> None:
+    """Run ``body(spec, report)`` with the JSON spec named by ``NACA_COSIM_SPEC``, then write
+    ``report`` (``passed``, or the ``mismatch`` that stopped the run) to ``spec["report"]``."""
+    with open(os.environ["NACA_COSIM_SPEC"]) as f:
+        spec = json.load(f)
+    report = {"spec": spec, "passed": False}
+    try:
+        await body(spec, report)
+        report["passed"] = True
+    except Mismatch as exc:
+        report["mismatch"] = str(exc)
+        raise
+    finally:
+        with open(spec["report"], "w") as f:
+            json.dump(report, f, indent=2)

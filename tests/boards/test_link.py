@@ -6,9 +6,8 @@ import struct
 import numpy as np
 import pytest
 from amaranth.hdl import Module
-from amaranth.lib import wiring
 
-from naca.boards.link import HostLink
+from naca.boards.link import HostLink, connect_to_core
 from naca.boards.protocol import (
     ACCESS_BYTES,
     REPLY,
@@ -38,10 +37,7 @@ def build(cfg, lanes):
     m = Module()
     m.submodules.core = core = NacaCore(cfg, lanes=lanes)
     m.submodules.link = link = HostLink(cfg, lanes=lanes, timeout=TIMEOUT)
-    wiring.connect(m, link.control, core.control)
-    wiring.connect(m, core.control_data, link.control_data)
-    wiring.connect(m, link.samples, core.i)
-    wiring.connect(m, core.o, link.results)
+    connect_to_core(m, link, core)
     return m, link
 
 
