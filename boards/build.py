@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from amaranth.hdl import (
     ResetSignal,
     Signal,
 )
+from amaranth.lib import io
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
@@ -38,7 +40,7 @@ class Board:
     platform: type
     device: str                 # a key of rtl.budget.DEVICES
     input_hz: float
-    target_hz: float            # the PLL's output, the design clock
+    target_hz: float            # the design clock by default (the PLL's output)
     leds: int
     bitstream: str
 
@@ -48,19 +50,67 @@ BOARDS = {
     "ulx3s": Board(ULX3S_85F_Platform, "ecp5-85f", 25e6, 80e6, 3, "bit"),
 }
 
-#: PLL settings (from icepll / ecppll) for the target clocks above.
-ICE40_PLL_30MHZ = {"p_FEEDBACK_PATH": "SIMPLE", "p_DIVR": 0, "p_DIVF": 79, "p_DIVQ": 5,
-                   "p_FILTER_RANGE": 1}
-ECP5_PLL_80MHZ = {"p_CLKI_DIV": 5, "p_CLKFB_DIV": 16, "p_CLKOP_DIV": 7, "p_CLKOP_CPHASE": 3,
-                  "p_CLKOP_FPHASE": 0, "p_FEEDBK_PATH": "CLKOP", "p_CLKOP_ENABLE": "ENABLED"}
+def ice40_pll(input_hz: float, target_hz: float) -> tuple[dict, float]:
+    """SB_PLL40 settings (as icepll chooses them: simple feedback) for the highest clock at
+    or below ``target_hz``: f = f_in (DIVF + 1) / ((DIVR + 1) 2^DIVQ), with the phase detector
+    at 10-133 MHz and the VCO at 533-1066 MHz. Returns (parameters, clock)."""
+    best = None
+    for divr in range(16):
+        pfd = input_hz / (divr + 1)
+        if not 10e6 <= pfd <= 133e6:
+            continue
+        for divf in range(128):
+            vco = pfd * (divf + 1)
+            if not 533e6 <= vco <= 1066e6:
+                continue
+            for divq in range(1, 7):
+                out = vco / 2 ** divq
+                if out <= target_hz and (best is None or out > best[1]):
+                    best = ((divr, divf, divq, pfd), out)
+    if best is None:
+        raise ValueError(f"the iCE40 PLL cannot make {target_hz / 1e6:g} MHz from "
+                         f"{input_hz / 1e6:g} MHz")
+    (divr, divf, divq, pfd), out = best
+    filter_range = sum(pfd >= edge for edge in (17e6, 26e6, 44e6, 66e6, 101e6)) + 1
+    return ({"p_FEEDBACK_PATH": "SIMPLE", "p_DIVR": divr, "p_DIVF": divf, "p_DIVQ": divq,
+             "p_FILTER_RANGE": filter_range}, out)
+
+
+def ecp5_pll(input_hz: float, target_hz: float) -> tuple[dict, float]:
+    """EHXPLLL settings (as ecppll chooses them: feedback from CLKOP) for the highest clock at
+    or below ``target_hz``: f = f_in CLKFB_DIV / CLKI_DIV, with the phase detector at
+    3.125-400 MHz and the VCO (f CLKOP_DIV) at 400-800 MHz, nearest 600 MHz. Returns
+    (parameters, clock)."""
+    best = None
+    for clki_div in range(1, 129):
+        pfd = input_hz / clki_div
+        if not 3.125e6 <= pfd <= 400e6:
+            continue
+        for clkfb_div in range(1, 81):
+            out = pfd * clkfb_div
+            if out > target_hz or (best is not None and out <= best[1]):
+                continue
+            dividers = [d for d in range(1, 129) if 400e6 <= out * d <= 800e6]
+            if dividers:        # the VCO nearest the middle of its range
+                clkop_div = min(dividers, key=lambda d: abs(out * d - 600e6))
+                best = ((clki_div, clkfb_div, clkop_div), out)
+    if best is None:
+        raise ValueError(f"the ECP5 PLL cannot make {target_hz / 1e6:g} MHz from "
+                         f"{input_hz / 1e6:g} MHz")
+    (clki_div, clkfb_div, clkop_div), out = best
+    return ({"p_CLKI_DIV": clki_div, "p_CLKFB_DIV": clkfb_div, "p_CLKOP_DIV": clkop_div,
+             "p_CLKOP_CPHASE": (clkop_div - 1) // 2, "p_CLKOP_FPHASE": 0,
+             "p_FEEDBK_PATH": "CLKOP", "p_CLKOP_ENABLE": "ENABLED"}, out)
 
 
 class BoardTop(Elaboratable):
     """The board's oscillator through a PLL to the design clock, the UART pins and LEDs
     around :class:`NacaUartTop`; held in reset until the PLL locks."""
 
-    def __init__(self, name: str, cfg: NacaConfig, lanes: int, baud: int):
+    def __init__(self, name: str, cfg: NacaConfig, lanes: int, baud: int, clock_hz: float):
         self._board, self._cfg, self._lanes, self._baud = BOARDS[name], cfg, lanes, baud
+        make = ice40_pll if self._board.device == "ice40up5k" else ecp5_pll
+        self.pll, self.clock_hz = make(self._board.input_hz, clock_hz)
 
     def elaborate(self, platform):
         board = self._board
@@ -72,33 +122,40 @@ class BoardTop(Elaboratable):
             pin = platform.request(platform.default_clk, dir="-")
             m.submodules.pll = Instance("SB_PLL40_PAD", i_PACKAGEPIN=pin.io,
                                         i_RESETB=1, i_BYPASS=0, o_PLLOUTGLOBAL=design_clock,
-                                        o_LOCK=locked, **ICE40_PLL_30MHZ)
+                                        o_LOCK=locked, **self.pll)
         else:
-            reference = platform.request(platform.default_clk).i
-            m.submodules.pll = Instance("EHXPLLL", i_CLKI=reference, i_CLKFB=design_clock,
+            m.submodules.clock_buffer = reference = io.Buffer(
+                "i", platform.request(platform.default_clk, dir="-"))
+            m.submodules.pll = Instance("EHXPLLL", i_CLKI=reference.i, i_CLKFB=design_clock,
                                         i_RST=0, i_STDBY=0, i_PHASESEL0=0, i_PHASESEL1=0,
                                         i_PHASEDIR=0, i_PHASESTEP=0, i_PHASELOADREG=0,
                                         i_PLLWAKESYNC=0, i_ENCLKOP=0, o_CLKOP=design_clock,
-                                        o_LOCK=locked, **ECP5_PLL_80MHZ)
+                                        o_LOCK=locked, **self.pll)
         m.d.comb += [ClockSignal().eq(design_clock), ResetSignal().eq(~locked)]
-        platform.add_clock_constraint(design_clock, board.target_hz)
+        platform.add_clock_constraint(design_clock, self.clock_hz)
         m.submodules.naca = naca = NacaUartTop(self._cfg, lanes=self._lanes,
-                                               clock_hz=board.target_hz, baud=self._baud)
-        uart = platform.request("uart", 0)
-        m.d.comb += [naca.rx.eq(uart.rx.i), uart.tx.o.eq(naca.tx)]
+                                               clock_hz=self.clock_hz, baud=self._baud)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [naca.rx.eq(rx.i), tx.o.eq(naca.tx)]
         for k in range(board.leds):
-            m.d.comb += platform.request("led", k).o.eq(naca.leds[k])
+            m.submodules[f"led_buffer{k}"] = led = io.Buffer("o", platform.request("led", k,
+                                                                                 dir="-"))
+            m.d.comb += led.o.eq(naca.leds[k])
         return m
 
 
 def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
-          baud: int = 115_200) -> dict:
+          baud: int = 115_200, clock_hz: float | None = None) -> dict:
     """Synthesise, place and route, pack; returns the report (also written as report.json).
-    Raises ValueError if the core does not fit or the clock is missed."""
+    The design clock is the board's target, or the PLL's nearest clock at or below
+    ``clock_hz``. Raises ValueError if the core does not fit or the clock is missed."""
     if name not in BOARDS:
         raise ValueError(f"unknown board {name!r}; choose one of {', '.join(BOARDS)}")
     board = BOARDS[name]
     check_fits(cfg, lanes, board.device)
+    top = BoardTop(name, cfg, lanes, baud, board.target_hz if clock_hz is None else clock_hz)
     os.environ.update({k: v for k, v in YOWASP_TOOLS.items() if k not in os.environ})
     scripts = str(Path(sys.executable).parent)        # where pip put the yowasp-* commands
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
@@ -110,11 +167,14 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
     # nextpnr finishes even when timing fails: the report then names the reached clock
     options = {"script_after_read": "proc\nopt_clean -purge",
                "nextpnr_opts": "--timing-allow-fail"}
-    board.platform().build(BoardTop(name, cfg, lanes, baud), name="naca", build_dir=str(out),
-                           do_program=False, **options)
+    try:
+        board.platform().build(top, name="naca",
+                               build_dir=str(out), do_program=False, **options)
+    except subprocess.CalledProcessError:
+        raise ValueError(build_failure(name, cfg, lanes, out)) from None
     report = {"board": name, "device": board.device,
               "network": f"{cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes}", "lanes": lanes,
-              "baud": baud, "target_mhz": board.target_hz / 1e6,
+              "baud": baud, "target_mhz": top.clock_hz / 1e6,
               "seconds": round(time.perf_counter() - start, 1),
               "bitstream": str(out / f"naca.{board.bitstream}"),
               **parse_nextpnr(out / "naca.tim")}
@@ -122,19 +182,45 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
     # what ``naca board --export`` needs to talk to this bitstream
     cfg.save(out / CONFIG_FILE)
     hardware = {**hardware_description(cfg, lanes, 16), "top": "naca", "board": name,
-                "clock_hz": board.target_hz, "baud": baud}
+                "clock_hz": top.clock_hz, "baud": baud}
     (out / HARDWARE_FILE).write_text(json.dumps(hardware, indent=2) + "\n")
     if report["fmax_mhz"] < report["target_mhz"]:
         raise ValueError(f"{name}: the design reaches {report['fmax_mhz']:.1f} MHz, below its "
-                         f"{report['target_mhz']:.0f} MHz clock (report in {out}/report.json)")
+                         f"{report['target_mhz']:g} MHz clock (report in {out}/report.json); "
+                         f"rebuild with --clock {int(report['fmax_mhz'])} for a bitstream that "
+                         f"meets timing")
     return report
+
+
+def build_failure(name: str, cfg: NacaConfig, lanes: int, out: Path) -> str:
+    """Why the tools stopped: the resources the design needs beyond the device, or the log's
+    first error."""
+    shape = f"{cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} at {lanes} lanes"
+    log = out / "naca.tim"
+    if not log.exists():
+        return f"{name}: synthesis of {shape} failed; see {out / 'naca.rpt'}"
+    text = log.read_text(errors="replace")
+    over = [f"{cell} {used:,} of {total:,}" for cell, used, total in
+            ((c, int(u), int(t)) for c, u, t in re.findall(RESOURCE_LINE, text, re.M))
+            if used > total]
+    if over:
+        return (f"{name}: {shape} does not fit the {BOARDS[name].device}: it needs "
+                f"{'; '.join(over)}. Use fewer lanes, a smaller network or a larger device "
+                f"(log: {log})")
+    errors = re.findall(r"^ERROR: (.*)$", text, re.M)
+    reason = errors[0] if errors else f"see {log}"
+    return f"{name}: place and route of {shape} failed: {reason}"
+
+
+#: nextpnr's utilisation lines: ``Info:  ICESTORM_LC:  1234/  5280  23%``.
+RESOURCE_LINE = r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)"
 
 
 def parse_nextpnr(log: Path) -> dict:
     """Resources (used/available per cell type) and the Fmax of the design clock."""
     text = log.read_text(errors="replace")
     usage = {}
-    for cell, used, total in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M):
+    for cell, used, total in re.findall(RESOURCE_LINE, text, re.M):
         usage[cell] = {"used": int(used), "available": int(total)}
     freqs = re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+) MHz", text)
     if not freqs:

@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
 from ..rtl.control import STATUS, Register, control_layout
+from ..rtl.fifo import StreamFifo
 from ..rtl.network import result_layout, sample_layout
 from .protocol import ACCESS_BYTES, MAX_PAYLOAD, READ_BYTES, REPLY, SYNC, Command, Error
 
@@ -375,8 +376,15 @@ class HostLink(wiring.Component):
 
 
 def connect_to_core(m: Module, link: HostLink, core) -> None:
-    """Wire ``link`` to a :class:`rtl.network.NacaCore`'s control port and sample streams."""
-    wiring.connect(m, link.control, core.control)
-    wiring.connect(m, core.control_data, link.control_data)
-    wiring.connect(m, link.samples, core.i)
-    wiring.connect(m, core.o, link.results)
+    """Wire ``link`` to a :class:`rtl.network.NacaCore`'s control port and sample streams,
+    each through a two-beat FIFO: the link and the core then meet only at registers (the
+    control port's handshake reaches deep into the core's memories). Order across the
+    streams is kept: the link receives a whole frame before its first beat, so the beats of
+    one frame have left their FIFO long before the next frame's begin."""
+    pairs = {"control": (link.control, core.control),
+             "control_data": (core.control_data, link.control_data),
+             "samples": (link.samples, core.i), "results": (core.o, link.results)}
+    for name, (source, sink) in pairs.items():
+        m.submodules[f"{name}_fifo"] = fifo = StreamFifo(source.payload.shape(), depth=2)
+        wiring.connect(m, source, fifo.i)
+        wiring.connect(m, fifo.o, sink)

@@ -48,6 +48,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
 def build_config(args: argparse.Namespace, data: datasets.Dataset) -> NacaConfig:
     """The run's config: a JSON file if given (checked against the data), else the default for
     the data's size; command-line options override either."""
@@ -308,7 +318,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = Path(args.output or f"build/{args.board}")
     print(f"building {cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} at {args.lanes} lanes for "
           f"the {args.board} in {out} (YoWASP; the first run compiles the tools)", flush=True)
-    report = build(args.board, cfg, args.lanes, out, baud=args.baud)
+    report = build(args.board, cfg, args.lanes, out, baud=args.baud,
+                   clock_hz=None if args.clock is None else args.clock * 1e6)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -458,6 +469,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--config", help="a config JSON (default: 64-100-10)")
     b.add_argument("--lanes", type=_positive_int, default=DEFAULT_LANES)
     b.add_argument("--baud", type=_positive_int, default=115_200)
+    b.add_argument("--clock", type=_positive_float,
+                   help="design clock in MHz (default: 30 on the iCEBreaker, 80 on the ULX3S); "
+                        "the PLL's nearest clock at or below it is used")
     b.add_argument("-o", "--output", help="build folder (default build/<board>)")
     b.set_defaults(func=cmd_build)
 

@@ -1,14 +1,15 @@
 """Spike encoder: a sample's pixel codes and a step key in, the active input indices out."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import EnableInserter, Module, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import RANDOM_BYTE_BITS, NacaConfig
 from .fixed import index_shape, shape_of
-from .random import WORD, mix32
-from .scan import ReadScan
+from .pipeline import shift
+from .random import HASH_LATENCY, WORD, HashPipeline
+from .scan import PositionIssuer
 
 
 def pixel_layout(cfg: NacaConfig) -> StructLayout:
@@ -32,12 +33,15 @@ class SpikeEncoder(wiring.Component):
     pixels: In(stream of {addr, code})
         Writes the sample's input codes into the encoder's memory; always ready.
     key: In(stream of 32-bit key)
-        One key per step starts a scan of all N inputs.
+        One key per step starts a scan of all N inputs; the next key is taken as soon as the
+        scan has issued its last position.
     o: Out(stream of :func:`event_layout`)
         The active inputs in ascending order, then a terminating ``last`` beat.
 
-    Throughput one input per cycle while ``o`` is ready (N + 1 cycles per step plus one cycle
-    of memory latency); back-pressure on ``o`` stalls the scan without losing events.
+    A pipeline of ``HASH_LATENCY`` stages (the code read and the hash) examines one input per
+    cycle; inputs that do not spike leave no beat. Latency ``HASH_LATENCY`` cycles from a
+    position's issue to its beat, so a step takes N + 1 cycles plus that latency while ``o``
+    is ready. Back-pressure on ``o`` stalls the whole pipeline without losing events.
     """
 
     def __init__(self, cfg: NacaConfig):
@@ -59,23 +63,38 @@ class SpikeEncoder(wiring.Component):
         m.d.comb += [self.pixels.ready.eq(1), write.addr.eq(self.pixels.payload.addr),
                      write.data.eq(self.pixels.payload.code), write.en.eq(self.pixels.valid)]
 
+        advance = Signal()                  # every stage moves on (nothing waits at the end)
         key = Signal(WORD)
-        m.submodules.scan = scan = ReadScan(count=n + 1, addr_shape=index_shape(n + 1))
-        m.d.comb += [scan.start.valid.eq(self.key.valid), scan.start.payload.eq(0),
-                     self.key.ready.eq(scan.start.ready), read.addr.eq(scan.addr)]
+        m.submodules.issue = issue = PositionIssuer(count=n + 1, addr_shape=index_shape(n + 1))
+        m.d.comb += [issue.start.valid.eq(self.key.valid), issue.start.payload.eq(0),
+                     self.key.ready.eq(issue.start.ready), issue.advance.eq(advance)]
         with m.If(self.key.valid & self.key.ready):
             m.d.sync += key.eq(self.key.payload)
 
-        index = scan.index          # position n is the step's terminator
-        word = mix32(m, key ^ (index >> 2))
-        byte = (word >> (index[:2] * 8))[:RANDOM_BYTE_BITS]
+        # Stage 0 issues a position (n is the step's terminator): its code is read and its
+        # hash begins.
+        m.submodules.hash = hasher = EnableInserter(advance)(HashPipeline())
+        m.d.comb += [read.addr.eq(issue.addr), read.en.eq(advance),
+                     hasher.x.eq(key ^ (issue.position >> 2))]
+        stages = [Signal(StructLayout({"valid": 1, "position": range(n + 1)}),
+                         name=f"stage{k}") for k in range(HASH_LATENCY + 1)]
+        codes_held = [read.data] + [Signal.like(read.data, name=f"code{k}")
+                                    for k in range(2, HASH_LATENCY + 1)]
+        m.d.comb += [stages[0].valid.eq(issue.valid), stages[0].position.eq(issue.position)]
+        with m.If(advance):
+            shift(m, stages)
+            shift(m, codes_held)
+
+        # The last stage decides: a spike or the terminator leaves as a beat.
+        done = stages[-1]
+        byte = (hasher.word >> (done.position[:2] * 8))[:RANDOM_BYTE_BITS]
         rand = byte >> (RANDOM_BYTE_BITS - cfg.formats.input.width)
-        spike = rand < read.data
+        terminator = done.position == n
         m.d.comb += [
-            self.o.payload.index.eq(index),
-            self.o.payload.spike.eq(~scan.last),
-            self.o.payload.last.eq(scan.last),
-            self.o.valid.eq(scan.present & (scan.last | spike)),
-            scan.advance.eq(~self.o.valid | self.o.ready),
+            self.o.payload.index.eq(done.position),
+            self.o.payload.spike.eq(~terminator),
+            self.o.payload.last.eq(terminator),
+            self.o.valid.eq(done.valid & (terminator | (rand < codes_held[-1]))),
+            advance.eq(~self.o.valid | self.o.ready),
         ]
         return m

@@ -1,6 +1,6 @@
 """A typed stream FIFO: ``lib.fifo.SyncFIFOBuffered`` behind ``lib.stream`` ports of a layout."""
 
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Value
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -19,7 +19,7 @@ class StreamFifo(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.buffer = buffer = fifo.SyncFIFOBuffered(
-            width=len(self.i.payload.as_value()), depth=self._depth)
+            width=len(Value.cast(self.i.payload)), depth=self._depth)
         m.d.comb += [buffer.w_data.eq(self.i.payload), buffer.w_en.eq(self.i.valid),
                      self.i.ready.eq(buffer.w_rdy),
                      self.o.payload.eq(buffer.r_data), self.o.valid.eq(buffer.r_rdy),

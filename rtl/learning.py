@@ -1,7 +1,7 @@
 """What the two learning rules need besides the weights: the hidden update words, the output
 error words and the output rule's spike-h correlations."""
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from ..golden_model.config import NacaConfig
 from .fixed import index_shape, requantize, shape_of
 from .modulator import modulation_layout
+from .pipeline import shift
 from .scan import ReadScan
 from .synapses import lane_groups, update_word_shape
 
@@ -45,8 +46,10 @@ class HiddenUpdatePacker(wiring.Component):
     i: In(stream of {neuron, value, last}) (:func:`modulator.modulation_layout`)
     o: Out(stream of {group, values[P]})
 
-    Throughput one neuron per cycle; a group leaves one cycle after its last neuron and is
-    held until taken (``i`` waits meanwhile only if the next group completes first).
+    A neuron's h and mask bit are looked up into a register stage first (they live with
+    the neurons, across the chip). Throughput one neuron per cycle; a group leaves two cycles
+    after its last neuron and is held until taken (``i`` waits meanwhile only if the next
+    group completes first).
     """
 
     def __init__(self, cfg: NacaConfig, *, lanes: int):
@@ -62,20 +65,28 @@ class HiddenUpdatePacker(wiring.Component):
     def elaborate(self, platform):
         lanes = self._lanes
         m = Module()
-        beat = self.i.payload
         lane = Signal(range(lanes))
         group = Signal.like(self.o.payload.group)
         gathered = Signal.like(self.o.payload.values)
-        post = self.h[beat.neuron]
+        # the looked-up beat: its broadcast word, h and mask bit
+        beat = Signal(StructLayout({"value": self.i.payload.value.shape(), "last": 1,
+                                    "post": signed(2), "allowed": 1}))
+        held = Signal()
+        consume = held & (~self.o.valid | self.o.ready)
+        m.d.comb += self.i.ready.eq(~held | consume)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [held.eq(1), beat.value.eq(self.i.payload.value),
+                         beat.last.eq(self.i.payload.last),
+                         beat.post.eq(self.h[self.i.payload.neuron]),
+                         beat.allowed.eq(self.mask.bit_select(self.i.payload.neuron, 1))]
+        with m.Elif(consume):
+            m.d.sync += held.eq(0)
         word = Signal.like(gathered[0])
-        m.d.comb += [
-            word.eq(Mux(self.mask.bit_select(beat.neuron, 1),
-                        Mux(post == 1, beat.value, Mux(post == -1, -beat.value, 0)), 0)),
-            self.i.ready.eq(~self.o.valid | self.o.ready),
-        ]
+        m.d.comb += word.eq(Mux(beat.allowed, Mux(beat.post == 1, beat.value,
+                                                  Mux(beat.post == -1, -beat.value, 0)), 0))
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        with m.If(self.i.valid & self.i.ready):
+        with m.If(consume):
             complete = (lane == lanes - 1) | beat.last
             with m.If(complete):
                 for p in range(lanes):
@@ -99,8 +110,9 @@ class OutputErrorUnit(wiring.Component):
     i: In(stream of label)
     o: Out(stream of {group, values[C]})
 
-    Latency C + 1 cycles from the label (one multiplier, one neuron per cycle); the beat is
-    held until taken, and the next label waits for it.
+    Latency C + 3 cycles from the label (the error, the product, the rounding: a pipeline
+    stage each; one multiplier, one neuron per cycle); the beat is held until taken, and the
+    next label waits for it.
     """
 
     def __init__(self, cfg: NacaConfig):
@@ -121,19 +133,28 @@ class OutputErrorUnit(wiring.Component):
         label = Signal.like(self.i.payload)
         k = Signal(range(c))
         error = Signal(signed(cfg.time_steps.bit_length() + 1))
-        m.d.comb += [
-            self.i.ready.eq(~busy & ~self.o.valid),
-            error.eq(self.counts[k] - Mux(k == label, cfg.time_steps, 0)),
-        ]
+        product = Signal((-(self.lr * error)).shape())
+        # neuron k's error, then its product, then its rounded word: a stage each
+        stage = [Signal(StructLayout({"valid": 1, "k": range(c)}), name=f"stage{n}")
+                 for n in range(3)]
+        m.d.comb += [self.i.ready.eq(~busy & (Cat(s.valid for s in stage[1:]) == 0)
+                                     & ~self.o.valid),
+                     stage[0].valid.eq(busy), stage[0].k.eq(k)]
+        shift(m, stage)
+        m.d.sync += [error.eq(self.counts[k] - Mux(k == label, cfg.time_steps, 0)),
+                     product.eq(-(self.lr * error))]
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [busy.eq(1), label.eq(self.i.payload), k.eq(0)]
         with m.If(busy):
-            m.d.sync += self.o.payload.values[k].eq(
-                requantize(m, -(self.lr * error), f.learning_rate.frac, f.update_output))
             with m.If(k == c - 1):
-                m.d.sync += [busy.eq(0), self.o.valid.eq(1)]
+                m.d.sync += busy.eq(0)
             with m.Else():
                 m.d.sync += k.eq(k + 1)
+        with m.If(stage[2].valid):
+            m.d.sync += self.o.payload.values[stage[2].k].eq(
+                requantize(m, product, f.learning_rate.frac, f.update_output))
+            with m.If(stage[2].k == c - 1):
+                m.d.sync += self.o.valid.eq(1)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         m.d.comb += self.o.payload.group.eq(0)

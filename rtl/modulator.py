@@ -1,13 +1,14 @@
 """The broadcast modulator unit: a label in, one update word per hidden neuron out."""
 
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
 from .fixed import index_shape, requantize, shape_of
-from .scan import ReadScan, serve_reads
+from .pipeline import shift
+from .scan import PositionIssuer, serve_reads
 
 
 def table_write_layout(cfg: NacaConfig) -> StructLayout:
@@ -39,11 +40,12 @@ class ModulatorUnit(wiring.Component):
         Run-time read-back, served between labels; the entry follows one cycle later and is
         held until taken.
     i: In(stream of label)
-        One request per sample; ready again once the last word has been taken.
+        One request per sample; ready again once the last word has been issued.
     o: Out(stream of {neuron, value, last})
 
-    Throughput one neuron per cycle (H + 1 cycles per label, one of memory latency);
-    back-pressure on ``o`` stalls the scan. One multiplier (lr x G).
+    A pipeline of four stages (the table read, the entry, the product lr x G, the rounded
+    word): one neuron per cycle, H + 4 cycles per label; back-pressure on ``o`` stalls the whole
+    pipeline. One multiplier.
     """
 
     def __init__(self, cfg: NacaConfig, *, init=None):
@@ -72,17 +74,28 @@ class ModulatorUnit(wiring.Component):
                      write.addr.eq(self.table_write.payload.addr),
                      write.data.eq(self.table_write.payload.data)]
 
-        m.submodules.scan = scan = ReadScan(count=h, addr_shape=write.addr.shape())
-        m.d.comb += [scan.start.valid.eq(self.i.valid), scan.start.payload.eq(self.i.payload * h),
-                     self.i.ready.eq(scan.start.ready),
-                     self.o.valid.eq(scan.present),
-                     self.o.payload.neuron.eq(scan.index),
-                     self.o.payload.last.eq(scan.last),
-                     self.o.payload.value.eq(requantize(m, -(self.lr * read.data),
-                                                        f.learning_rate.frac + f.modulation.frac,
-                                                        f.update_hidden)),
-                     scan.advance.eq(self.o.ready)]
+        advance = Signal()                  # every stage moves on
+        m.submodules.issue = issue = PositionIssuer(count=h, addr_shape=write.addr.shape())
+        m.d.comb += [issue.start.valid.eq(self.i.valid), issue.start.payload.eq(self.i.payload * h),
+                     self.i.ready.eq(issue.start.ready), issue.advance.eq(advance)]
+        stage = [Signal(StructLayout({"valid": 1, "neuron": index_shape(h), "last": 1}),
+                        name=f"stage{k}") for k in range(5)]
+        entry = Signal.like(read.data)
+        product = Signal(signed(len(self.lr) + len(read.data)))
+        m.d.comb += [stage[0].valid.eq(issue.valid), stage[0].neuron.eq(issue.position),
+                     stage[0].last.eq(issue.last)]
+        with m.If(advance):
+            shift(m, stage)
+            m.d.sync += [entry.eq(read.data), product.eq(-(self.lr * entry)),
+                         self.o.payload.value.eq(requantize(
+                             m, product, f.learning_rate.frac + f.modulation.frac,
+                             f.update_hidden))]
+        m.d.comb += [advance.eq(~self.o.valid | self.o.ready),
+                     self.o.valid.eq(stage[4].valid), self.o.payload.neuron.eq(stage[4].neuron),
+                     self.o.payload.last.eq(stage[4].last)]
+        idle = issue.start.ready & (Cat(s.valid for s in stage[1:]) == 0)
         reading_back = serve_reads(m, self.table_read, self.table_data, read.data,
-                                   allowed=scan.start.ready & ~self.i.valid)
-        m.d.comb += read.addr.eq(Mux(reading_back, self.table_read.payload, scan.addr))
+                                   allowed=idle & ~self.i.valid)
+        m.d.comb += [read.en.eq(advance | reading_back),
+                     read.addr.eq(Mux(reading_back, self.table_read.payload, issue.addr))]
         return m

@@ -152,21 +152,37 @@ class NacaCore(wiring.Component):
         # -- the datapath ----------------------------------------------------------------------
         wiring.connect(m, encode_keys.o, encoder.key)
         wiring.connect(m, events.o, hidden.events)
-        wiring.connect(m, hidden.o, hidden_neurons.i)
-        wiring.connect(m, output.o, output_neurons.i)
+        # the currents leave block RAM: a register stage before the neurons' arithmetic
+        sub.hidden_currents = hidden_currents = StreamFifo(hidden.o.payload.shape(), depth=2)
+        sub.output_currents = output_currents = StreamFifo(output.o.payload.shape(), depth=2)
+        wiring.connect(m, hidden.o, hidden_currents.i)
+        wiring.connect(m, hidden_currents.o, hidden_neurons.i)
+        wiring.connect(m, output.o, output_currents.i)
+        wiring.connect(m, output_currents.o, output_neurons.i)
         wiring.connect(m, hidden_spikes.o, correlator.pre)
-        wiring.connect(m, correlator.learn, output.learn)
+        # the learning rows reach the synapses through registers (their ``last`` beat waits
+        # for the write-backs, a long way back to the sources otherwise)
+        sub.output_rows = output_rows = StreamFifo(correlator.learn.payload.shape(), depth=2)
+        sub.hidden_rows = hidden_rows = StreamFifo(encoder.o.payload.shape(), depth=2)
+        wiring.connect(m, correlator.learn, output_rows.i)
+        wiring.connect(m, output_rows.o, output.learn)
+        wiring.connect(m, hidden_rows.o, hidden.learn)
         wiring.connect(m, modulator.o, packer.i)
-        wiring.connect(m, packer.o, hidden.updates)
-        wiring.connect(m, error.o, output.updates)
+        # the update words cross the chip to every lane: registers at both ends
+        sub.hidden_words = hidden_words = StreamFifo(packer.o.payload.shape(), depth=2)
+        sub.output_words = output_words = StreamFifo(error.o.payload.shape(), depth=2)
+        wiring.connect(m, packer.o, hidden_words.i)
+        wiring.connect(m, hidden_words.o, hidden.updates)
+        wiring.connect(m, error.o, output_words.i)
+        wiring.connect(m, output_words.o, output.updates)
         # the encoder feeds the forward pass, or replays the last step into the learning sweep
         replaying = Signal()
         spikes = hidden_neurons.o
         m.d.comb += [
-            events.i.payload.eq(encoder.o.payload), hidden.learn.payload.eq(encoder.o.payload),
+            events.i.payload.eq(encoder.o.payload), hidden_rows.i.payload.eq(encoder.o.payload),
             events.i.valid.eq(encoder.o.valid & ~replaying),
-            hidden.learn.valid.eq(encoder.o.valid & replaying),
-            encoder.o.ready.eq(Mux(replaying, hidden.learn.ready, events.i.ready)),
+            hidden_rows.i.valid.eq(encoder.o.valid & replaying),
+            encoder.o.ready.eq(Mux(replaying, hidden_rows.i.ready, events.i.ready)),
             # the hidden spikes go to the output synapses and (for the correlations) a FIFO
             output.events.payload.eq(spikes.payload), hidden_spikes.i.payload.eq(spikes.payload),
             output.events.valid.eq(spikes.valid & hidden_spikes.i.ready),
@@ -283,7 +299,7 @@ class NacaCore(wiring.Component):
                 with m.If(output.learn.valid & output.learn.ready & output.learn.payload.last):
                     m.d.sync += learned[1].eq(1)
                 with m.If(learned == 0b11):
-                    m.next = "DECIDE"     # the last write-back lands in this cycle
+                    m.next = "DECIDE"     # every write-back has landed
             with m.State("DECIDE"):
                 current = counts[candidate]
                 with m.If((candidate == 0) | (current > best)):

@@ -23,17 +23,25 @@ def neuron_out_layout(cfg: NacaConfig, layer: str) -> StructLayout:
     return StructLayout({"v": v, "spike": 1, "h": signed(2)})
 
 
-def lif_step(m: Module, cfg: NacaConfig, layer: str, v, fired, current, mask):
-    """(V', spike, h) of one neuron's LIF step (see :class:`LifUnit`), as logic of ``m``."""
-    f = cfg.formats
-    membrane = getattr(f, f"membrane_{layer}")
-    leaked = (Mux(fired, 0, v) * cfg.code("alpha")) >> f.leak.frac
+def leak(cfg: NacaConfig, v, fired):
+    """floor(alpha * V * (1 - fired)), the first half of :func:`lif_step`."""
+    return (Mux(fired, 0, v) * cfg.code("alpha")) >> cfg.formats.leak.frac
+
+
+def integrate(m: Module, cfg: NacaConfig, layer: str, leaked, fired, current, mask):
+    """(V', spike, h) from the leaked membrane, the second half of :func:`lif_step`."""
+    membrane = getattr(cfg.formats, f"membrane_{layer}")
     # the sum is re-expressed in the membrane format: same LSB, its saturation
     v_next = Signal(shape_of(membrane), name="v_next")
     m.d.comb += v_next.eq(requantize(m, leaked + current, membrane.frac, membrane))
     spike = (v_next > cfg.code(f"threshold_{layer}")) & mask
     h = (v_next > cfg.code(f"near_threshold_{layer}")) - fired
     return v_next, spike, h
+
+
+def lif_step(m: Module, cfg: NacaConfig, layer: str, v, fired, current, mask):
+    """(V', spike, h) of one neuron's LIF step (see :class:`LifUnit`), as logic of ``m``."""
+    return integrate(m, cfg, layer, leak(cfg, v, fired), fired, current, mask)
 
 
 class LifUnit(wiring.Component):
@@ -92,8 +100,11 @@ class NeuronBank(wiring.Component):
     h_out: Out(ArrayLayout(signed(2), n_neurons))
         h of every neuron at the latest step (the post factor of the hidden rule at t = T).
 
-    Throughput one group per cycle when no neuron spikes; each spike costs one output cycle
-    (the group waits while its spikes leave). Back-pressure on ``o`` stalls the input.
+    The leak of the next group is computed ahead, from its stored state, into a register;
+    the group's currents then only add, saturate and compare. Throughput one group per cycle
+    when no neuron spikes, plus one cycle per step (the first group's leak waits for the
+    step to turn); each spike costs one output cycle (the group waits while its spikes
+    leave). Back-pressure on ``o`` stalls the input.
     """
 
     def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int):
@@ -124,30 +135,48 @@ class NeuronBank(wiring.Component):
         end_pending = Signal()               # the step's last beat is still to be sent
         take = Signal()
         step = Signal(range(cfg.time_steps))
-        first_step = step == 0
+        first_step = Signal(init=1)          # step == 0, held in a register
         with m.If(take & self.i.payload.last):
-            m.d.sync += step.eq(Mux(step == cfg.time_steps - 1, 0, step + 1))
+            wrap = step == cfg.time_steps - 1
+            m.d.sync += [step.eq(Mux(wrap, 0, step + 1)), first_step.eq(wrap)]
+        # the next group's leaked membranes and fired bits, read and computed ahead
+        ahead = Signal()
+        ahead_last = Signal()
+        leaked_shape = leak(cfg, Signal(membrane), 0).shape()
+        leaked = [Signal(leaked_shape, name=f"leaked{p}") for p in range(lanes)]
+        fired = [Signal(name=f"fired{p}") for p in range(lanes)]
+        capture = Signal()
         m.d.comb += [
-            self.i.ready.eq(scan.present & (pending == 0) & ~end_pending),
+            self.i.ready.eq(ahead & (pending == 0) & ~end_pending),
             take.eq(self.i.valid & self.i.ready),
-            scan.advance.eq(take),
+            # a step's first group waits until the previous step's last has been written
+            capture.eq(scan.present & (~ahead | (take & ~ahead_last))),
+            scan.advance.eq(capture),
         ]
+        with m.If(capture):
+            m.d.sync += [ahead.eq(1), ahead_last.eq(scan.last)]
+        with m.Elif(take):
+            m.d.sync += ahead.eq(0)
         spikes = []
         for p in range(lanes):
             mem = memory.Memory(shape=state, depth=groups, init=[])
             m.submodules[f"state{p}"] = mem
-            read, write = mem.read_port(), mem.write_port()
+            write = mem.write_port()
+            read = mem.read_port(transparent_for=(write,))
             m.d.comb += read.addr.eq(scan.addr)
-            old = read.data
-            v_old = Mux(first_step, 0, old.v)
-            fired_old = old.fired & ~first_step
-            neuron = self.i.payload.group * lanes + p
-            v_next, spike, h = lif_step(m, cfg, layer, v_old, fired_old,
-                                        self.i.payload.currents[p],
-                                        self.mask.bit_select(neuron, 1) & (neuron < self._n))
+            fired_old = read.data.fired & ~first_step
+            # the lane's mask bits by group (padding neurons never fire)
+            lane_mask = Cat(self.mask[g * lanes + p] if g * lanes + p < self._n else 0
+                            for g in range(groups))
+            with m.If(capture):
+                m.d.sync += [leaked[p].eq(leak(cfg, Mux(first_step, 0, read.data.v), fired_old)),
+                             fired[p].eq(fired_old)]
+            v_next, spike, h = integrate(m, cfg, layer, leaked[p], fired[p],
+                                         self.i.payload.currents[p],
+                                         lane_mask.bit_select(self.i.payload.group, 1))
             spike_sig = Signal(name=f"spike{p}")
-            m.d.comb += [spike_sig.eq(spike), write.addr.eq(scan.index), write.en.eq(take),
-                         write.data.v.eq(v_next), write.data.fired.eq(spike_sig)]
+            m.d.comb += [spike_sig.eq(spike), write.addr.eq(self.i.payload.group),
+                         write.en.eq(take), write.data.v.eq(v_next), write.data.fired.eq(spike_sig)]
             spikes.append(spike_sig)
             h_sig = Signal(signed(2), name=f"h{p}")
             m.d.comb += h_sig.eq(h)

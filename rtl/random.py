@@ -2,7 +2,7 @@
 
 :func:`mix32` builds the golden model's mixing function from adders, xors and shifts (no
 multiplier). :class:`KeyUnit` derives the key of one (sample, step) of a stream with that one
-mixer, iterated four times.
+mixer, iterated four times; :class:`HashPipeline` is the mixer as a three-cycle pipeline.
 """
 
 from amaranth.hdl import Const, Module, Signal, Value, unsigned
@@ -13,9 +13,13 @@ from amaranth.lib.wiring import In, Out
 WORD = unsigned(32)
 
 
-def mix32(m: Module, x: Value) -> Value:
-    """Wang's 32-bit integer hash of the 32-bit unsigned ``x``, as combinational logic of
-    ``m`` (each stage a signal: a stage reads its input two or three times)."""
+def mix32(m: Module, x: Value, *, registered_after: tuple[int, ...] = ()) -> Value:
+    """Wang's 32-bit integer hash of the 32-bit unsigned ``x``, as logic of ``m``.
+
+    Each of the six stages is a signal (a stage reads its input two or three times). With
+    ``registered_after`` (stage numbers 0-5) the stage's result is registered instead, so the
+    hash is a pipeline of ``len(registered_after)`` cycles latency and one word per cycle.
+    """
     stages = (lambda v: ~v + (v << 15), lambda v: v ^ (v >> 12), lambda v: v + (v << 2),
               lambda v: v ^ (v >> 4), lambda v: v + (v << 3) + (v << 11),
               lambda v: v ^ (v >> 16))
@@ -23,7 +27,38 @@ def mix32(m: Module, x: Value) -> Value:
         held = Signal(WORD, name=f"mix{number}")
         m.d.comb += held.eq(x)
         x = stage(held)[:32]
+        if number in registered_after:
+            register = Signal(WORD, name=f"mix{number}_q")
+            m.d.sync += register.eq(x)
+            x = register
     return x
+
+
+#: Two stages per cycle: one adder chain and one xor-shift between registers.
+PIPELINED_MIX = (1, 3, 5)
+
+
+class HashPipeline(wiring.Component):
+    """:func:`mix32` as a pipeline, two stages per cycle.
+
+    Members
+    -------
+    x: In(32); word: Out(32)
+        ``word`` is ``mix32(x)`` of the ``x`` presented :data:`HASH_LATENCY` cycles earlier.
+
+    One word per cycle; no back-pressure (wrap it in ``EnableInserter`` to stall it).
+    """
+
+    def __init__(self):
+        super().__init__({"x": In(WORD), "word": Out(WORD)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.word.eq(mix32(m, self.x, registered_after=PIPELINED_MIX))
+        return m
+
+
+HASH_LATENCY = len(PIPELINED_MIX)
 
 
 def key_request_layout(step_shape) -> StructLayout:
@@ -43,13 +78,15 @@ class KeyUnit(wiring.Component):
     Members
     -------
     seed: In(32)
-        The network seed (run-time loadable); sampled on the request's first cycle.
+        The network seed (run-time loadable); read during the request's first round.
     i: In(stream of {sample, step})
         One request per key.
     o: Out(stream of 32-bit key)
 
-    Latency 4 cycles from an accepted request to ``o.valid``; one request at a time (``i.ready``
-    is low from acceptance until the key is taken). Back-pressure on ``o`` holds the key.
+    Four rounds through one :class:`HashPipeline`, ``HASH_LATENCY + 1`` cycles each: latency
+    ``4 * (HASH_LATENCY + 1)`` cycles from an accepted request to ``o.valid``; one request at a
+    time (``i.ready`` is low from acceptance until the key is taken). Back-pressure on ``o``
+    holds the key.
     """
 
     def __init__(self, *, stream_id: int, step_shape):
@@ -62,9 +99,11 @@ class KeyUnit(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        m.submodules.hash = hasher = HashPipeline()
         acc = Signal(WORD)
         request = Signal.like(self.i.payload)
         round_ = Signal(range(5))
+        waited = Signal(range(HASH_LATENCY + 1))    # cycles the round's operand has been in
         operand = Signal(WORD)
         with m.Switch(round_):
             with m.Case(1):
@@ -75,15 +114,21 @@ class KeyUnit(wiring.Component):
                 m.d.comb += operand.eq(acc ^ request.sample)
             with m.Case(4):
                 m.d.comb += operand.eq(acc ^ request.step)
-        m.d.comb += [self.i.ready.eq(round_ == 0), self.o.payload.eq(acc)]
+        m.d.comb += [hasher.x.eq(operand), self.i.ready.eq(round_ == 0),
+                     self.o.payload.eq(acc)]
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [request.eq(self.i.payload), round_.eq(1)]
+            m.d.sync += [request.eq(self.i.payload), round_.eq(1), waited.eq(0)]
         with m.Elif((round_ != 0) & ~self.o.valid):
-            m.d.sync += acc.eq(mix32(m, operand))
-            with m.If(round_ == 4):
-                m.d.sync += self.o.valid.eq(1)
+            with m.If(waited == HASH_LATENCY):
+                m.d.sync += [acc.eq(hasher.word), waited.eq(0)]
+                with m.If(round_ == 4):
+                    m.d.sync += self.o.valid.eq(1)
+                with m.Else():
+                    m.d.sync += round_.eq(round_ + 1)
             with m.Else():
-                m.d.sync += round_.eq(round_ + 1)
+                m.d.sync += waited.eq(waited + 1)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += [self.o.valid.eq(0), round_.eq(0)]
         return m
+
+

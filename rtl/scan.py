@@ -62,6 +62,46 @@ class ReadScan(wiring.Component):
         return m
 
 
+class PositionIssuer(wiring.Component):
+    """Issues positions 0 .. count-1 into a pipeline that moves while ``advance`` is high.
+
+    A ``start`` beat (the base address) begins; from the next cycle, ``valid`` is high with
+    ``position`` and ``addr = base + position`` (drive the first stage and the read port's
+    address with them; use ``advance`` as the read port's enable). Each cycle with ``advance``
+    issues one position; the next ``start`` is taken once ``last`` has been issued.
+
+    Members
+    -------
+    start: In(stream of base address); ready while no scan is being issued.
+    advance: In(1)
+    valid: Out(1); position: Out(range(count)); addr: Out(address); last: Out(1)
+    """
+
+    def __init__(self, *, count: int, addr_shape):
+        self._count = count
+        super().__init__({
+            "start": In(stream.Signature(addr_shape)),
+            "advance": In(1),
+            "valid": Out(1),
+            "position": Out(index_shape(count)),
+            "addr": Out(addr_shape),
+            "last": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        base = Signal.like(self.addr)
+        m.d.comb += [self.start.ready.eq(~self.valid), self.addr.eq(base + self.position),
+                     self.last.eq(self.position == self._count - 1)]
+        with m.If(self.start.valid & self.start.ready):
+            m.d.sync += [base.eq(self.start.payload), self.position.eq(0), self.valid.eq(1)]
+        with m.Elif(self.valid & self.advance):
+            m.d.sync += self.position.eq(self.position + 1)
+            with m.If(self.last):
+                m.d.sync += self.valid.eq(0)
+        return m
+
+
 def serve_reads(m: Module, request, response, data, *, allowed) -> Value:
     """Answer a ``request`` stream from a synchronous read port onto a ``response`` stream.
 

@@ -1,6 +1,6 @@
 """Event-driven synaptic accumulation over P parallel lanes."""
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
@@ -8,7 +8,8 @@ from amaranth.lib.wiring import In, Out
 from ..golden_model.config import RANDOM_BYTE_BITS, NacaConfig
 from ..golden_model.rng import col_word_bits
 from .fixed import index_shape, requantize, shape_of
-from .random import mix32
+from .pipeline import shift
+from .random import HASH_LATENCY, HashPipeline
 from .scan import ReadScan, serve_reads
 
 
@@ -32,6 +33,11 @@ def update_word_shape(cfg: NacaConfig, layer: str):
     """A neuron's update word: the update format and one bit more, for the sign-flipped
     broadcast word (-min_code)."""
     return signed(getattr(cfg.formats, f"update_{layer}").width + 1)
+
+
+#: Cycles from a learning sweep's read of a group to its write-back: the word index, the
+#: rounding hash, the weight read, the weight and the rounded step held, the new weight.
+LEARN_LATENCY = 1 + HASH_LATENCY + 2
 
 
 def current_shape(cfg: NacaConfig, layer: str):
@@ -80,14 +86,19 @@ class SynapseArray(wiring.Component):
     round_key: In(32)
         The sample's ROUND_HIDDEN (or ROUND_OUTPUT) key.
     learn: In(stream of {index, spike, last[, factors[P]]})
-        The learning rows (``spike`` set), then a ``last`` beat; G cycles per row.
+        The learning rows (``spike`` set), then a ``last`` beat; G cycles per row. The
+        ``last`` beat is taken once every write-back of the sweep has landed.
     updates_written: Out(range(P + 1))
         How many synapses received a non-zero update term this cycle (a status count).
 
-    Throughput: one group per cycle per lane in both sweeps (a two-stage read-modify-write),
-    back to back between rows; one cycle of drain and one of memory latency before the G
-    output beats. Back-pressure on ``o`` stalls the read-out; ``events`` and ``learn`` are not
-    accepted during the read-out or during a sweep of the other kind.
+    Throughput: one group per cycle per lane in both sweeps, back to back between rows. The
+    forward sweep is a three-stage read-modify-write of the accumulators (the weight read, the
+    accumulator read, the sum); two cycles of drain and one of memory latency come before the
+    G output beats. The learning sweep is a pipeline of :data:`LEARN_LATENCY` cycles (a
+    synapse is read and written once per sweep, so nothing waits on a previous write); an
+    ``events`` beat waits until it has drained. Back-pressure on ``o`` stalls the read-out;
+    ``events`` and ``learn`` are not accepted during the read-out or during a sweep of the
+    other kind.
     """
 
     def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int, factor_shape=None,
@@ -156,38 +167,52 @@ class SynapseArray(wiring.Component):
         sweeping = Signal()                       # accumulating one input over the G groups
         group = Signal(range(g_count))
         base = Signal(range(self._fan_in * g_count))
-        pending = Signal()                        # the write stage holds an addition
-        pending_group = Signal.like(group)
+        # the forward sweep's stages: 1 reads the accumulator, 2 adds the held weight
+        fetched, fetched_group = Signal(), Signal.like(group)
+        pending, pending_group = Signal(), Signal.like(group)
+        accumulating = fetched | pending
         draining = Signal()                       # the step's last beat was taken
         reading = Signal()                        # read-out in progress
 
         learning = Signal()                       # the sweep applies updates, not currents
         row = Signal(range(self._fan_in))
-        pending_learn = Signal()
-        pending_row = Signal.like(row)
-        pending_addr = Signal.like(base)
-        factors = pending_factors = None
+        first_neuron = Signal(range(g_count * p_lanes))   # group * P, counted up
+        factors = None
         if self._factor_shape is not None:
             factors = Signal.like(self.learn.payload.factors)
-            pending_factors = Signal.like(factors)
-            m.d.sync += pending_factors.eq(factors)
+        # The learning pipeline: stage k holds the group read k cycles ago.
+        stage_fields = {"valid": 1, "addr": index_shape(self._fan_in * g_count),
+                        "group": index_shape(g_count)}
+        if factors is not None:
+            stage_fields["factors"] = factors.shape()
+        stage = [Signal(StructLayout(stage_fields), name=f"learn_stage{k}")
+                 for k in range(LEARN_LATENCY + 1)]
+        m.d.comb += [stage[0].valid.eq(sweeping & learning), stage[0].addr.eq(base + group),
+                     stage[0].group.eq(group)]
+        if factors is not None:
+            m.d.comb += stage[0].factors.eq(factors)
+        shift(m, stage)
+        learn_busy = Signal()               # stages 1 .. L hold a group: a register of its own
+        m.d.sync += learn_busy.eq(Cat(s.valid for s in stage[:-1]) != 0)
         read_bank = Signal.like(self.weight_read.payload.bank)
 
         sweep_done = ~sweeping | (group == g_count - 1)
-        idle = ~sweeping & ~pending & ~pending_learn & ~draining & ~reading
+        idle = ~sweeping & ~accumulating & ~learn_busy & ~draining & ~reading
         take = self.events.valid & self.events.ready
         take_learn = self.learn.valid & self.learn.ready
         m.d.comb += [
-            self.events.ready.eq(~draining & ~reading & sweep_done & ~(sweeping & learning)),
-            self.learn.ready.eq(~draining & ~reading & sweep_done & ~(sweeping & ~learning)),
+            self.events.ready.eq(~draining & ~reading & sweep_done & ~(sweeping & learning)
+                                 & ~learn_busy),
+            self.learn.ready.eq(~draining & ~reading & sweep_done & ~(sweeping & ~learning)
+                                & ~(self.learn.payload.last & (sweeping | learn_busy))),
             self.weight_write.ready.eq(idle),
-            self.updates.ready.eq(~sweeping & ~pending & ~pending_learn),
+            self.updates.ready.eq(~sweeping & ~accumulating & ~learn_busy),
         ]
         with m.If(take & self.events.payload.spike):
             m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(0),
                          base.eq(self.events.payload.index * g_count)]
         with m.Elif(take_learn & self.learn.payload.spike):
-            m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(1),
+            m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(1), first_neuron.eq(0),
                          row.eq(self.learn.payload.index),
                          base.eq(self.learn.payload.index * g_count)]
             if factors is not None:
@@ -196,21 +221,21 @@ class SynapseArray(wiring.Component):
             with m.If(group == g_count - 1):
                 m.d.sync += sweeping.eq(0)
             with m.Else():
-                m.d.sync += group.eq(group + 1)
+                m.d.sync += [group.eq(group + 1), first_neuron.eq(first_neuron + p_lanes)]
         with m.If(take & self.events.payload.last):
             m.d.sync += draining.eq(1)
 
-        # Stage 1 (this cycle): read W[base + group] and acc[group]; stage 2: write the sum.
-        m.d.sync += [pending.eq(sweeping & ~learning), pending_learn.eq(sweeping & learning),
-                     pending_group.eq(group), pending_row.eq(row),
-                     pending_addr.eq(base + group)]
+        # The sweep reads W[base + group]; stage 1 holds it and reads acc[group]; stage 2
+        # writes their sum (the accumulators' read port sees a write of the same cycle).
+        m.d.sync += [fetched.eq(sweeping & ~learning), fetched_group.eq(group),
+                     pending.eq(fetched), pending_group.eq(fetched_group)]
         # Weight read-back: one cycle of memory latency, then held until taken.
         reading_back = serve_reads(m, self.weight_read, self.weight_data,
                                    Array(r.data for r in w_reads)[read_bank], allowed=idle)
         with m.If(reading_back):
             m.d.sync += read_bank.eq(self.weight_read.payload.bank)
         # Read-out: after the drain, walk the accumulators, clearing each as it leaves.
-        m.d.comb += scan.start.valid.eq(draining & ~pending & ~sweeping)
+        m.d.comb += scan.start.valid.eq(draining & ~accumulating & ~sweeping)
         with m.If(scan.start.valid & scan.start.ready):
             m.d.sync += [draining.eq(0), reading.eq(1)]
         leaving = scan.present & self.o.ready
@@ -223,33 +248,63 @@ class SynapseArray(wiring.Component):
         keep = min(drop, self._cfg.sr_bits)
         col_bits = col_word_bits(self._n)
         nonzero = []
+        fetch, apply = stage[LEARN_LATENCY - 3], stage[LEARN_LATENCY - 2]
+        written = stage[LEARN_LATENCY]
+        # Four neighbouring neurons share a random word. When every group starts on a multiple
+        # of four (P % 4 == 0) or there is one group, lanes 4q .. 4q+3 always share theirs and
+        # take a fixed byte: one hash per four lanes. Otherwise each lane hashes its own.
+        shared = p_lanes % 4 == 0 or g_count == 1
+        words = {}
         for p in range(p_lanes):
-            # Stage 2 of a learning sweep: W <- sat(W + SR(v_j f)), the byte of synapse (i, j).
-            j = pending_group * p_lanes + p
-            word = mix32(m, self.round_key ^ ((pending_row << col_bits) | (j >> 2)))
-            rand = (word >> ((j & 3) * 8))[:RANDOM_BYTE_BITS]
+            # The learning pipeline of synapse (i, j), j = group * P + p:
+            #   stage 0: the word index of its random byte; stages 1-3: the hash;
+            #   stage 3: read v_j; stage 4: the term v_j f and the byte, read W;
+            #   stage 5: hold W and the step SR(v_j f); stage 6: write W <- sat(W + step).
+            j = first_neuron + p
+            owner = p // 4 if shared else p
+            if owner not in words:
+                index = Signal(32, name=f"word_index{owner}")
+                m.d.sync += index.eq(self.round_key ^ ((row << col_bits) | (j >> 2)))
+                m.submodules[f"hash{owner}"] = hasher = HashPipeline()
+                m.d.comb += hasher.x.eq(index)
+                words[owner] = hasher.word
+            word = words[owner]
+            rand = Signal(RANDOM_BYTE_BITS, name=f"rand{p}")
+            if shared:
+                m.d.sync += rand.eq(word.word_select(p % 4, 8)[:RANDOM_BYTE_BITS])
+            else:
+                byte_of = [Signal(2, name=f"byte{p}_{k}") for k in range(LEARN_LATENCY - 1)]
+                m.d.comb += byte_of[0].eq(j & 3)
+                shift(m, byte_of)
+                m.d.sync += rand.eq((word >> (byte_of[-1] * 8))[:RANDOM_BYTE_BITS])
             term = Signal(signed(len(upd_reads[p].data) + (
-                0 if pending_factors is None else len(pending_factors[p]))), name=f"term{p}")
-            m.d.comb += term.eq(upd_reads[p].data if pending_factors is None
-                                else upd_reads[p].data * pending_factors[p])
-            nonzero.append(pending_learn & (term != 0))
+                0 if factors is None else len(factors[p]))), name=f"term{p}")
+            m.d.sync += term.eq(upd_reads[p].data if factors is None
+                                else upd_reads[p].data * apply.factors[p])
             v = term >> (drop - keep)
-            step = (v + (rand >> (RANDOM_BYTE_BITS - keep))) >> keep if keep else v
-            learned = requantize(m, w_reads[p].data + step, w_fmt.frac, w_fmt)
+            rounded = (v + (rand >> (RANDOM_BYTE_BITS - keep))) >> keep if keep else v
+            step, weight = Signal.like(rounded, name=f"step{p}"), Signal.like(w_reads[p].data)
+            touched = Signal(name=f"touched{p}")
+            m.d.sync += [step.eq(rounded), weight.eq(w_reads[p].data), touched.eq(term != 0)]
+            nonzero.append(written.valid & touched)
+            learned = requantize(m, weight + step, w_fmt.frac, w_fmt)
             loading = self.weight_write.payload
+            held_weight = Signal.like(w_reads[p].data, name=f"held_weight{p}")
+            m.d.sync += held_weight.eq(w_reads[p].data)
             m.d.comb += [
-                w_writes[p].addr.eq(Mux(pending_learn, pending_addr, loading.addr)),
-                w_writes[p].data.eq(Mux(pending_learn, learned, loading.data)),
-                w_writes[p].en.eq(pending_learn | (self.weight_write.valid
+                w_writes[p].addr.eq(Mux(written.valid, written.addr, loading.addr)),
+                w_writes[p].data.eq(Mux(written.valid, learned, loading.data)),
+                w_writes[p].en.eq(written.valid | (self.weight_write.valid
                                                    & self.weight_write.ready
                                                    & (loading.bank == p))),
-                upd_reads[p].addr.eq(group),
-                w_reads[p].addr.eq(Mux(reading_back,
-                                       self.weight_read.payload.addr, base + group)),
-                acc_reads[p].addr.eq(Mux(reading, scan.addr, group)),
+                upd_reads[p].addr.eq(fetch.group),
+                w_reads[p].addr.eq(Mux(apply.valid, apply.addr,
+                                       Mux(reading_back, self.weight_read.payload.addr,
+                                           base + group))),
+                acc_reads[p].addr.eq(Mux(reading, scan.addr, fetched_group)),
                 self.o.payload.currents[p].eq(acc_reads[p].data),
                 acc_writes[p].addr.eq(Mux(reading, scan.index, pending_group)),
-                acc_writes[p].data.eq(Mux(reading, 0, acc_reads[p].data + w_reads[p].data)),
+                acc_writes[p].data.eq(Mux(reading, 0, acc_reads[p].data + held_weight)),
                 acc_writes[p].en.eq(Mux(reading, leaving, pending)),
             ]
         m.d.comb += self.updates_written.eq(sum(nonzero))

@@ -1,0 +1,59 @@
+"""``naca build`` with the YoWASP tools: a small config's bitstream and report, and the refusals
+(marker ``synth``; the full-size ULX3S build is in the ``slow`` tier)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from naca.boards.build import build
+from naca.golden_model.config import NacaConfig
+
+pytestmark = pytest.mark.synth
+
+#: What an ECP5 bitstream from ecppack starts its command stream with, and the LFE5U-85F's
+#: JTAG IDCODE (Lattice's ECP5 sysCONFIG documentation), which the bitstream checks.
+ECP5_PREAMBLE = bytes.fromhex("FFFFBDB3")
+LFE5U_85F_IDCODE = bytes.fromhex("41113043")
+
+
+def check_report(report: dict, out: Path, board: str) -> None:
+    assert json.loads((out / "report.json").read_text()) == report
+    assert report["board"] == board
+    assert report["fmax_mhz"] >= report["target_mhz"]
+    for cell, use in report["resources"].items():
+        assert use["used"] <= use["available"], cell
+    hardware = json.loads((out / "hardware.json").read_text())
+    assert hardware["clock_hz"] == report["target_mhz"] * 1e6
+    assert NacaConfig.load(out / "config.json") is not None
+
+
+def test_ulx3s_bitstream_of_a_small_network(tmp_path):
+    cfg = NacaConfig.for_sizes(16, 16, 4)
+    report = build("ulx3s", cfg, 4, tmp_path)
+    check_report(report, tmp_path, "ulx3s")
+    bitstream = Path(report["bitstream"]).read_bytes()
+    head = bitstream[:4096]
+    assert ECP5_PREAMBLE in head and LFE5U_85F_IDCODE in head
+    # the core's memories are block RAM, its multipliers DSP slices
+    assert report["resources"]["DP16KD"]["used"] > 0
+    assert report["resources"]["MULT18X18D"]["used"] > 0
+
+
+def test_a_core_too_big_for_the_device_is_refused_before_building(tmp_path):
+    with pytest.raises(ValueError, match=r"784-100-10 at 8 lanes needs [\d,]+ B of block RAM"):
+        build("icebreaker", NacaConfig.for_sizes(784, 100, 10), 8, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_design_over_the_logic_of_the_up5k_is_named(tmp_path):
+    # the memories fit, the logic does not: nextpnr's own count is reported
+    with pytest.raises(ValueError, match=r"8-8-2 at 2 lanes does not fit the ice40up5k: it needs "
+                                         r"ICESTORM_LC [\d,]+ of 5,280"):
+        build("icebreaker", NacaConfig.for_sizes(8, 8, 2), 2, tmp_path)
+
+
+@pytest.mark.slow
+def test_ulx3s_bitstream_of_digits_64_100_10(tmp_path):
+    report = build("ulx3s", NacaConfig.for_sizes(64, 100, 10), 10, tmp_path)
+    check_report(report, tmp_path, "ulx3s")
