@@ -115,6 +115,7 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         board = self._board
         m = Module()
+        # nextpnr derives the design clock's constraint from the oscillator's and the PLL's
         m.domains.sync = ClockDomain("sync")
         locked, design_clock = Signal(), Signal()
         if board.device == "ice40up5k":
@@ -132,7 +133,6 @@ class BoardTop(Elaboratable):
                                         i_PLLWAKESYNC=0, i_ENCLKOP=0, o_CLKOP=design_clock,
                                         o_LOCK=locked, **self.pll)
         m.d.comb += [ClockSignal().eq(design_clock), ResetSignal().eq(~locked)]
-        platform.add_clock_constraint(design_clock, self.clock_hz)
         m.submodules.naca = naca = NacaUartTop(self._cfg, lanes=self._lanes,
                                                clock_hz=self.clock_hz, baud=self._baud)
         uart = platform.request("uart", 0, dir="-")

@@ -58,7 +58,9 @@ class NacaCore(wiring.Component):
     spike counts, the correlator). When training, the modulator broadcasts the label's words to
     the hidden core and the error unit the output words; the encoder replays the last step's
     inputs into the hidden learning sweep while the correlator sweeps the output synapses. Then
-    the result leaves and the sample counter advances.
+    the result leaves and the sample counter advances. Streams that leave block RAM or cross
+    the chip (the currents, the update words, the learning rows) pass two-beat FIFOs, so that
+    units meet at registers.
 
     Parameters
     ----------
