@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
 from ..rtl.control import STATUS, Register, control_layout
-from ..rtl.fifo import StreamFifo
+from ..rtl.fifo import connect_buffered
 from ..rtl.network import result_layout, sample_layout
 from .protocol import ACCESS_BYTES, MAX_PAYLOAD, READ_BYTES, REPLY, SYNC, Command, Error
 
@@ -385,6 +385,4 @@ def connect_to_core(m: Module, link: HostLink, core) -> None:
              "control_data": (core.control_data, link.control_data),
              "samples": (link.samples, core.i), "results": (core.o, link.results)}
     for name, (source, sink) in pairs.items():
-        m.submodules[f"{name}_fifo"] = fifo = StreamFifo(source.payload.shape(), depth=2)
-        wiring.connect(m, source, fifo.i)
-        wiring.connect(m, fifo.o, sink)
+        connect_buffered(m, f"{name}_fifo", source, sink)

@@ -25,3 +25,12 @@ class StreamFifo(wiring.Component):
                      self.o.payload.eq(buffer.r_data), self.o.valid.eq(buffer.r_rdy),
                      buffer.r_en.eq(self.o.ready)]
         return m
+
+
+def connect_buffered(m: Module, name: str, source, sink, *, depth: int = 2) -> StreamFifo:
+    """Connect the stream ``source`` to ``sink`` through a :class:`StreamFifo` of ``depth``
+    beats, added to ``m`` as submodule ``name``: the two ends then meet only at registers."""
+    m.submodules[name] = buffer = StreamFifo(source.payload.shape(), depth=depth)
+    wiring.connect(m, source, buffer.i)
+    wiring.connect(m, buffer.o, sink)
+    return buffer

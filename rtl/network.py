@@ -9,7 +9,7 @@ from ..golden_model.config import NacaConfig
 from ..golden_model.rng import Stream
 from .control import DATA, STATUS, STATUS_WIDTH, Register, Target, bank_address_bits, control_layout
 from .encoder import SpikeEncoder, event_layout
-from .fifo import StreamFifo
+from .fifo import StreamFifo, connect_buffered
 from .fixed import index_shape, shape_of
 from .learning import (
     Correlator,
@@ -155,28 +155,18 @@ class NacaCore(wiring.Component):
         wiring.connect(m, encode_keys.o, encoder.key)
         wiring.connect(m, events.o, hidden.events)
         # the currents leave block RAM: a register stage before the neurons' arithmetic
-        sub.hidden_currents = hidden_currents = StreamFifo(hidden.o.payload.shape(), depth=2)
-        sub.output_currents = output_currents = StreamFifo(output.o.payload.shape(), depth=2)
-        wiring.connect(m, hidden.o, hidden_currents.i)
-        wiring.connect(m, hidden_currents.o, hidden_neurons.i)
-        wiring.connect(m, output.o, output_currents.i)
-        wiring.connect(m, output_currents.o, output_neurons.i)
+        connect_buffered(m, "hidden_currents", hidden.o, hidden_neurons.i)
+        connect_buffered(m, "output_currents", output.o, output_neurons.i)
         wiring.connect(m, hidden_spikes.o, correlator.pre)
         # the learning rows reach the synapses through registers (their ``last`` beat waits
         # for the write-backs, a long way back to the sources otherwise)
-        sub.output_rows = output_rows = StreamFifo(correlator.learn.payload.shape(), depth=2)
+        connect_buffered(m, "output_rows", correlator.learn, output.learn)
         sub.hidden_rows = hidden_rows = StreamFifo(encoder.o.payload.shape(), depth=2)
-        wiring.connect(m, correlator.learn, output_rows.i)
-        wiring.connect(m, output_rows.o, output.learn)
         wiring.connect(m, hidden_rows.o, hidden.learn)
         wiring.connect(m, modulator.o, packer.i)
         # the update words cross the chip to every lane: registers at both ends
-        sub.hidden_words = hidden_words = StreamFifo(packer.o.payload.shape(), depth=2)
-        sub.output_words = output_words = StreamFifo(error.o.payload.shape(), depth=2)
-        wiring.connect(m, packer.o, hidden_words.i)
-        wiring.connect(m, hidden_words.o, hidden.updates)
-        wiring.connect(m, error.o, output_words.i)
-        wiring.connect(m, output_words.o, output.updates)
+        connect_buffered(m, "hidden_words", packer.o, hidden.updates)
+        connect_buffered(m, "output_words", error.o, output.updates)
         # the encoder feeds the forward pass, or replays the last step into the learning sweep
         replaying = Signal()
         spikes = hidden_neurons.o
