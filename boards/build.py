@@ -43,11 +43,20 @@ class Board:
     target_hz: float            # the design clock by default (the PLL's output)
     leds: int
     bitstream: str
+    registered_streams: bool    # FIFOs between the units (see NacaCore): for the faster clock
+    synth_opts: str = ""
+    after_read: str = ""        # Yosys commands run on the design before synthesis
 
+
+#: The iCE40 has no distributed RAM and little logic: every memory of four words or more
+#: goes to block RAM, small ones included (Yosys would build them from flip-flops).
+ICE40_SMALL_MEMORIES_IN_BLOCK_RAM = ("memory_collect\nsetattr -set ram_style \"block\" "
+                                     "t:$mem_v2 r:SIZE=1 r:SIZE=2 r:SIZE=3 %u %u %d")
 
 BOARDS = {
-    "icebreaker": Board(ICEBreakerPlatform, "ice40up5k", 12e6, 30e6, 2, "bin"),
-    "ulx3s": Board(ULX3S_85F_Platform, "ecp5-85f", 25e6, 80e6, 3, "bit"),
+    "icebreaker": Board(ICEBreakerPlatform, "ice40up5k", 12e6, 30e6, 2, "bin", False, "-dsp",
+                        ICE40_SMALL_MEMORIES_IN_BLOCK_RAM),
+    "ulx3s": Board(ULX3S_85F_Platform, "ecp5-85f", 25e6, 80e6, 3, "bit", True),
 }
 
 def ice40_pll(input_hz: float, target_hz: float) -> tuple[dict, float]:
@@ -134,7 +143,8 @@ class BoardTop(Elaboratable):
                                         o_LOCK=locked, **self.pll)
         m.d.comb += [ClockSignal().eq(design_clock), ResetSignal().eq(~locked)]
         m.submodules.naca = naca = NacaUartTop(self._cfg, lanes=self._lanes,
-                                               clock_hz=self.clock_hz, baud=self._baud)
+                                               clock_hz=self.clock_hz, baud=self._baud,
+                                               registered_streams=board.registered_streams)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
@@ -165,8 +175,8 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
     # Amaranth names the elements of array views ``x[k]``, which collide with the names
     # Yosys gives to single bits of ``x`` when it splits nets: drop the unused aliases first
     # nextpnr finishes even when timing fails: the report then names the reached clock
-    options = {"script_after_read": "proc\nopt_clean -purge",
-               "nextpnr_opts": "--timing-allow-fail"}
+    options = {"script_after_read": f"proc\nopt_clean -purge\n{board.after_read}",
+               "nextpnr_opts": "--timing-allow-fail", "synth_opts": board.synth_opts}
     try:
         board.platform().build(top, name="naca",
                                build_dir=str(out), do_program=False, **options)

@@ -5,7 +5,7 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
-from ..rtl.control import STATUS, Register, control_layout
+from ..rtl.control import STATUS, Register, Target, control_layout
 from ..rtl.fifo import connect_buffered
 from ..rtl.network import result_layout, sample_layout
 from .protocol import ACCESS_BYTES, MAX_PAYLOAD, READ_BYTES, REPLY, SYNC, Command, Error
@@ -21,6 +21,16 @@ def crc16_step(m: Module, crc: Value, byte: Value) -> Value:
         m.d.comb += held.eq(value)
         value = Mux(held[15], (held << 1) ^ 0x1021, held << 1)[:16]
     return value
+
+
+def registered_offer(m: Module, port, offering: Value) -> Value:
+    """Drive the stream ``port``'s ``valid`` from a register: high the cycle after
+    ``offering`` rises, low again once the beat is taken. Returns the acceptance, also from a
+    register (a cycle after it happened); ``offering`` and the payload must hold until then."""
+    taken = Signal()
+    accepted = port.valid & port.ready
+    m.d.sync += [port.valid.eq(offering & ~accepted & ~taken), taken.eq(accepted)]
+    return taken
 
 
 class HostLink(wiring.Component):
@@ -40,7 +50,11 @@ class HostLink(wiring.Component):
     busy: Out(1): a frame is being received or run.
     refusing: Out(1): the reply being sent is an error.
 
-    Throughput: one byte per cycle each way; a command runs at the core's speed.
+    Throughput: one byte per cycle each way; a command runs at the core's speed. The
+    handshakes with the core start and end at registers (a control access or a pixel is valid
+    a cycle after it is offered, and its acceptance is acted on a cycle later; answers and
+    results are taken a cycle after their last byte is sent), so the two may be connected
+    without FIFOs.
     """
 
     def __init__(self, cfg: NacaConfig, *, lanes: int, timeout: int):
@@ -66,6 +80,7 @@ class HostLink(wiring.Component):
         byte, got = self.rx.payload, self.rx.valid
         command, length = Signal(8), Signal(16)
         count = Signal(16)                   # payload bytes received, then consumed
+        final = Signal(16)                   # the index of the payload's last byte
         crc = Signal(16, init=0xFFFF)
         crc_next = crc16_step(m, crc, byte)
         received_crc = Signal(8)
@@ -75,12 +90,10 @@ class HostLink(wiring.Component):
         reply_command, expected = Signal(8), Signal(16)   # the reply's command and length
 
         # the record being gathered from the buffer, and the answer being sent back
-        target, addr, data = Signal(8), Signal(32), Signal(32)
+        write, target, addr, data = Signal(), Signal(8), Signal(32), Signal(32)
         field = Signal(range(16))
-        word = Signal(32)
         label = Signal(8)
         status_index = Signal(range(2 * len(STATUS) + 1))
-        result = Signal.like(self.results.payload)
 
         # the reply framer's side: payload bytes offered by the command states
         reply_byte, reply_ready, reply_taken = Signal(8), Signal(), Signal()
@@ -98,8 +111,16 @@ class HostLink(wiring.Component):
             m.d.sync += idle_cycles.eq(idle_cycles + 1)
         timed_out = idle_cycles == self._timeout
 
+        # the handshakes with the core start and end at registers (see registered_offer)
         access = self.control.payload
-        m.d.comb += [access.target.eq(target), access.addr.eq(addr), access.data.eq(data),
+        asking, offering = Signal(), Signal()            # a control access, a pixel
+        control_taken = registered_offer(m, self.control, asking)
+        pixel_taken = registered_offer(m, self.samples, offering)
+        # the core's held answer (or result) is taken the cycle after its last byte is sent
+        answer_sent, result_sent = Signal(), Signal()
+        m.d.sync += [self.control_data.ready.eq(answer_sent), self.results.ready.eq(result_sent)]
+        m.d.comb += [access.write.eq(write), access.target.eq(target), access.addr.eq(addr),
+                     access.data.eq(data),
                      self.samples.payload.code.eq(get.data),
                      self.samples.payload.label.eq(label),
                      self.samples.payload.train.eq(command == Command.TRAIN)]
@@ -109,14 +130,18 @@ class HostLink(wiring.Component):
         in_write = Signal(range(ACCESS_BYTES))
         in_read = Signal(range(READ_BYTES))
         reads = Signal(16)
-        length_ok = Mux(command == Command.WRITE, (length != 0) & (in_write == 0),
-                    Mux(command == Command.READ, (length != 0) & (in_read == 0),
-                    Mux((command == Command.TRAIN) | (command == Command.INFER),
-                        length == n + 1, length == 0)))
-        known = Signal()
-        m.d.comb += known.eq(sum(command == cmd for cmd in (
-            Command.WRITE, Command.READ, Command.TRAIN, Command.INFER, Command.STATUS,
-            Command.RESET)) != 0)
+        # whether the command is known and its length right, registered: both are final a
+        # CRC byte before they are used
+        known, length_ok = Signal(), Signal()
+        m.d.sync += [
+            length_ok.eq(Mux(command == Command.WRITE, (length != 0) & (in_write == 0),
+                         Mux(command == Command.READ, (length != 0) & (in_read == 0),
+                         Mux((command == Command.TRAIN) | (command == Command.INFER),
+                             length == n + 1, length == 0)))),
+            known.eq(sum(command == cmd for cmd in (
+                Command.WRITE, Command.READ, Command.TRAIN, Command.INFER, Command.STATUS,
+                Command.RESET)) != 0),
+        ]
 
         def frame_byte(then, *updates):
             """Take the next byte of a frame, or give up on a pause."""
@@ -158,7 +183,7 @@ class HostLink(wiring.Component):
                 full = byte << 8 | length[:8]
                 m.d.comb += self.busy.eq(1)
                 with m.If(got):
-                    m.d.sync += [length[8:].eq(byte), crc.eq(crc_next)]
+                    m.d.sync += [length[8:].eq(byte), crc.eq(crc_next), final.eq(full - 1)]
                     with m.If(full > MAX_PAYLOAD):
                         m.d.sync += error.eq(Error.BAD_LENGTH)
                         m.next = "ERROR"
@@ -175,7 +200,7 @@ class HostLink(wiring.Component):
                            in_write.eq(Mux(in_write == ACCESS_BYTES - 1, 0, in_write + 1)),
                            in_read.eq(Mux(in_read == READ_BYTES - 1, 0, in_read + 1)),
                            reads.eq(reads + (in_read == READ_BYTES - 1)))
-                with m.If(got & (count + 1 == length)):
+                with m.If(got & (count == final)):
                     m.next = "CRC_LOW"
             with m.State("CRC_LOW"):
                 frame_byte("CRC_HIGH", received_crc.eq(byte))
@@ -220,8 +245,9 @@ class HostLink(wiring.Component):
                 with m.If(field < ACCESS_BYTES):
                     gather(target, addr, data)
                 with m.Else():
-                    m.d.comb += [self.control.valid.eq(1), access.write.eq(1)]
-                    with m.If(self.control.ready):
+                    m.d.comb += asking.eq(1)
+                    m.d.sync += write.eq(1)
+                    with m.If(control_taken):
                         m.d.sync += field.eq(0)
                         with m.If(count == length):
                             m.next = "REPLY"
@@ -230,21 +256,22 @@ class HostLink(wiring.Component):
                 with m.If(field < READ_BYTES):
                     gather(target, addr)
                 with m.Elif(field == READ_BYTES):
-                    m.d.comb += self.control.valid.eq(1)
-                    with m.If(self.control.ready):
+                    m.d.comb += asking.eq(1)
+                    m.d.sync += write.eq(0)
+                    with m.If(control_taken):
                         m.d.sync += field.eq(READ_BYTES + 1)
-                with m.Else():
-                    m.d.comb += self.control_data.ready.eq(1)
-                    with m.If(self.control_data.valid):
-                        m.d.sync += [word.eq(self.control_data.payload), field.eq(0)]
-                        m.next = "READ_REPLY"
+                with m.Elif(self.control_data.valid):
+                    m.d.sync += field.eq(0)
+                    m.next = "READ_REPLY"
             with m.State("READ_REPLY"):
-                # one answer's 4 bytes (the reply's header goes out before the first)
+                # one answer's 4 bytes, sent from the core's held answer, which is taken with
+                # the last (the reply's header goes out before the first)
                 m.d.comb += [self.busy.eq(1), sending.eq(1), reply_ready.eq(1),
-                             reply_byte.eq(word.word_select(field[:2], 8))]
+                             reply_byte.eq(self.control_data.payload.word_select(field[:2], 8))]
                 with m.If(reply_taken):
                     m.d.sync += field.eq(field + 1)
                     with m.If(field == 3):
+                        m.d.comb += answer_sent.eq(1)
                         m.d.sync += field.eq(0)
                         m.next = "READ_NEXT"
             with m.State("READ_NEXT"):
@@ -260,18 +287,20 @@ class HostLink(wiring.Component):
                     with m.If(count == 0):
                         m.d.sync += [label.eq(get.data), count.eq(1)]
                     with m.Else():
-                        m.d.comb += self.samples.valid.eq(1)
-                        with m.If(self.samples.ready):
+                        m.d.comb += offering.eq(1)
+                        with m.If(pixel_taken):
                             m.d.sync += count.eq(count + 1)
                             with m.If(count == n):
                                 m.next = "RESULT"
             with m.State("RESULT"):
-                m.d.comb += [self.busy.eq(1), self.results.ready.eq(1)]
+                m.d.comb += self.busy.eq(1)
                 with m.If(self.results.valid):
-                    m.d.sync += [result.eq(self.results.payload), field.eq(0)]
+                    m.d.sync += field.eq(0)
                     m.next = "RESULT_REPLY"
             with m.State("RESULT_REPLY"):
-                # sample counter (4), prediction (1), spike counts (C)
+                # sample counter (4), prediction (1), spike counts (C), sent from the core's
+                # held result, which is taken with the last byte
+                result = self.results.payload
                 m.d.comb += [self.busy.eq(1), sending.eq(1), reply_ready.eq(1)]
                 with m.Switch(field):
                     for k in range(4):
@@ -285,38 +314,41 @@ class HostLink(wiring.Component):
                 with m.If(reply_taken):
                     m.d.sync += field.eq(field + 1)
                     with m.If(field == 4 + c):
+                        m.d.comb += result_sent.eq(1)
                         m.next = "FINISH"
             with m.State("STATUS"):
                 # each counter: read its low and high words, send 4 + 2 bytes
-                m.d.comb += [self.busy.eq(1), access.write.eq(0), access.target.eq(3)]
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [write.eq(0), target.eq(Target.REGISTERS)]
                 with m.Switch(status_index):
                     for k, reg in enumerate(int(r) + half for r in STATUS for half in (0, 1)):
                         with m.Case(k):
-                            m.d.comb += access.addr.eq(reg)
+                            m.d.sync += addr.eq(reg)
                 with m.If(field == 0):
-                    m.d.comb += self.control.valid.eq(1)
-                    with m.If(self.control.ready):
+                    m.d.comb += asking.eq(1)
+                    with m.If(control_taken):
                         m.d.sync += field.eq(1)
-                with m.Else():
-                    m.d.comb += self.control_data.ready.eq(1)
-                    with m.If(self.control_data.valid):
-                        m.d.sync += [word.eq(self.control_data.payload), field.eq(0)]
-                        m.next = "STATUS_REPLY"
+                with m.Elif(self.control_data.valid):
+                    m.d.sync += field.eq(0)
+                    m.next = "STATUS_REPLY"
             with m.State("STATUS_REPLY"):
+                # the held answer's low 4 bytes, or 2 of the high word; taken with the last
                 m.d.comb += [self.busy.eq(1), sending.eq(1), reply_ready.eq(1),
-                             reply_byte.eq(word.word_select(field[:2], 8))]
+                             reply_byte.eq(self.control_data.payload.word_select(field[:2], 8))]
                 with m.If(reply_taken):
                     m.d.sync += field.eq(field + 1)
                     with m.If(field == Mux(status_index[0], 1, 3)):
+                        m.d.comb += answer_sent.eq(1)
                         m.d.sync += [field.eq(0), status_index.eq(status_index + 1)]
                         with m.If(status_index == 2 * len(STATUS) - 1):
                             m.next = "FINISH"
                         with m.Else():
                             m.next = "STATUS"
             with m.State("RESET"):
-                m.d.comb += [self.busy.eq(1), self.control.valid.eq(1), access.write.eq(1),
-                             access.target.eq(3), access.addr.eq(Register.CLEAR_STATUS)]
-                with m.If(self.control.ready):
+                m.d.comb += [self.busy.eq(1), asking.eq(1)]
+                m.d.sync += [write.eq(1), target.eq(Target.REGISTERS),
+                             addr.eq(Register.CLEAR_STATUS)]
+                with m.If(control_taken):
                     m.next = "REPLY"
             with m.State("REPLY"):
                 m.d.comb += [self.busy.eq(1), sending.eq(1)]
@@ -336,9 +368,14 @@ class HostLink(wiring.Component):
         m.d.comb += self.refusing.eq(reply_command == Command.ERROR)
 
         # -- the reply framer: SYNC, command, length, payload, CRC ------------------------------
+        # each byte sent is folded into the CRC the cycle after (from a register, not from the
+        # byte's multiplexer); the last payload byte is in before the CRC state is reached
         tx_crc = Signal(16, init=0xFFFF)
         tx_count = Signal(16)
-        tx_crc_next = crc16_step(m, tx_crc, self.tx.payload)
+        sent, folding = Signal(8), Signal()
+        m.d.sync += folding.eq(0)
+        with m.If(folding):
+            m.d.sync += tx_crc.eq(crc16_step(m, tx_crc, sent))
         with m.FSM(name="reply"):
             with m.State("IDLE"):
                 m.d.sync += [tx_crc.eq(0xFFFF), tx_count.eq(0)]
@@ -353,7 +390,7 @@ class HostLink(wiring.Component):
                     m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(value)]
                     with m.If(self.tx.ready):
                         if state != "SYNC":
-                            m.d.sync += tx_crc.eq(tx_crc_next)
+                            m.d.sync += [sent.eq(value), folding.eq(1)]
                         m.next = following
             with m.State("PAYLOAD"):
                 with m.If(tx_count == expected):
@@ -362,7 +399,8 @@ class HostLink(wiring.Component):
                     m.d.comb += [self.tx.valid.eq(reply_ready), self.tx.payload.eq(reply_byte),
                                  reply_taken.eq(reply_ready & self.tx.ready)]
                     with m.If(reply_taken):
-                        m.d.sync += [tx_crc.eq(tx_crc_next), tx_count.eq(tx_count + 1)]
+                        m.d.sync += [sent.eq(reply_byte), folding.eq(1),
+                                     tx_count.eq(tx_count + 1)]
             with m.State("CRC_LOW"):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_crc[:8])]
                 with m.If(self.tx.ready):
@@ -375,14 +413,14 @@ class HostLink(wiring.Component):
         return m
 
 
-def connect_to_core(m: Module, link: HostLink, core) -> None:
+def connect_to_core(m: Module, link: HostLink, core, *, registered: bool = True) -> None:
     """Wire ``link`` to a :class:`rtl.network.NacaCore`'s control port and sample streams,
-    each through a two-beat FIFO: the link and the core then meet only at registers (the
-    control port's handshake reaches deep into the core's memories). Order across the
-    streams is kept: the link receives a whole frame before its first beat, so the beats of
-    one frame have left their FIFO long before the next frame's begin."""
+    each through a two-beat FIFO when ``registered``: the link and the core then meet only
+    at registers (the control port's handshake reaches deep into the core's memories). Order
+    across the streams is kept: the link receives a whole frame before its first beat, so
+    the beats of one frame have left their FIFO long before the next frame's begin."""
     pairs = {"control": (link.control, core.control),
              "control_data": (core.control_data, link.control_data),
              "samples": (link.samples, core.i), "results": (core.o, link.results)}
     for name, (source, sink) in pairs.items():
-        connect_buffered(m, f"{name}_fifo", source, sink)
+        connect_buffered(m, f"{name}_fifo", source, sink, depth=2 if registered else 0)

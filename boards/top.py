@@ -5,6 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
+from ..rtl.fifo import connect_buffered
 from ..rtl.network import NacaCore
 from .link import HostLink, connect_to_core
 from .uart import UartRx, UartTx, divisor_for
@@ -22,24 +23,29 @@ class NacaUartTop(wiring.Component):
     leds: Out(3), registered: bit 0 a sample or frame is being handled, bit 1 the link's last
         frame was refused (until the next good one), bit 2 a heartbeat (about 1.5 Hz).
 
-    Board tops (:mod:`boards.build`) add the clock, the PLL and the pins.
+    Board tops (:mod:`boards.build`) add the clock, the PLL and the pins. Without
+    ``registered_streams`` the core and the link drop the FIFOs between their units (see
+    :class:`NacaCore`): smaller, for a slower clock.
     """
 
-    def __init__(self, cfg: NacaConfig, *, lanes: int, clock_hz: float, baud: int):
-        self._cfg, self._lanes = cfg, lanes
+    def __init__(self, cfg: NacaConfig, *, lanes: int, clock_hz: float, baud: int,
+                 registered_streams: bool = True):
+        self._cfg, self._lanes, self._registered = cfg, lanes, registered_streams
         self._clock_hz, self._divisor = clock_hz, divisor_for(clock_hz, baud)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(3)})
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = NacaCore(self._cfg, lanes=self._lanes)
+        m.submodules.core = core = NacaCore(self._cfg, lanes=self._lanes,
+                                            registered_streams=self._registered)
         m.submodules.link = link = HostLink(self._cfg, lanes=self._lanes,
                                             timeout=self._divisor * 10 * TIMEOUT_BYTES)
         m.submodules.uart_rx = uart_rx = UartRx(self._divisor)
         m.submodules.uart_tx = uart_tx = UartTx(self._divisor)
-        connect_to_core(m, link, core)
+        connect_to_core(m, link, core, registered=self._registered)
         wiring.connect(m, uart_rx.o, link.rx)
-        wiring.connect(m, link.tx, uart_tx.i)
+        # one register between the link's reply framer and the transmitter
+        connect_buffered(m, "tx_register", link.tx, uart_tx.i, depth=1)
         m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
 
         refused = Signal()

@@ -71,19 +71,18 @@ class SpikeEncoder(wiring.Component):
         with m.If(self.key.valid & self.key.ready):
             m.d.sync += key.eq(self.key.payload)
 
-        # Stage 0 issues a position (n is the step's terminator): its code is read and its
-        # hash begins.
+        # Stage 0 issues a position (n is the step's terminator) and its hash begins; its
+        # code is read on the way into the second-to-last stage and registered into the last.
         m.submodules.hash = hasher = EnableInserter(advance)(HashPipeline())
-        m.d.comb += [read.addr.eq(issue.addr), read.en.eq(advance),
-                     hasher.x.eq(key ^ (issue.position >> 2))]
         stages = [Signal(StructLayout({"valid": 1, "position": range(n + 1)}),
                          name=f"stage{k}") for k in range(HASH_LATENCY + 1)]
-        codes_held = [read.data] + [Signal.like(read.data, name=f"code{k}")
-                                    for k in range(2, HASH_LATENCY + 1)]
-        m.d.comb += [stages[0].valid.eq(issue.valid), stages[0].position.eq(issue.position)]
+        m.d.comb += [stages[0].valid.eq(issue.valid), stages[0].position.eq(issue.position),
+                     hasher.x.eq(key ^ (issue.position >> 2)),
+                     read.addr.eq(stages[-3].position), read.en.eq(advance)]
+        code = Signal.like(read.data)
         with m.If(advance):
             shift(m, stages)
-            shift(m, codes_held)
+            m.d.sync += code.eq(read.data)
 
         # The last stage decides: a spike or the terminator leaves as a beat.
         done = stages[-1]
@@ -94,7 +93,7 @@ class SpikeEncoder(wiring.Component):
             self.o.payload.index.eq(done.position),
             self.o.payload.spike.eq(~terminator),
             self.o.payload.last.eq(terminator),
-            self.o.valid.eq(done.valid & (terminator | (rand < codes_held[-1]))),
+            self.o.valid.eq(done.valid & (terminator | (rand < code))),
             advance.eq(~self.o.valid | self.o.ready),
         ]
         return m

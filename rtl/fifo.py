@@ -27,10 +27,13 @@ class StreamFifo(wiring.Component):
         return m
 
 
-def connect_buffered(m: Module, name: str, source, sink, *, depth: int = 2) -> StreamFifo:
+def connect_buffered(m: Module, name: str, source, sink, *, depth: int = 2) -> None:
     """Connect the stream ``source`` to ``sink`` through a :class:`StreamFifo` of ``depth``
-    beats, added to ``m`` as submodule ``name``: the two ends then meet only at registers."""
+    beats, added to ``m`` as submodule ``name``: the two ends then meet only at registers.
+    With ``depth`` 0 the two are connected directly (no latency, no registers)."""
+    if depth == 0:
+        wiring.connect(m, source, sink)
+        return
     m.submodules[name] = buffer = StreamFifo(source.payload.shape(), depth=depth)
     wiring.connect(m, source, buffer.i)
     wiring.connect(m, buffer.o, sink)
-    return buffer

@@ -1,7 +1,7 @@
 """What the two learning rules need besides the weights: the hidden update words, the output
 error words and the output rule's spike-h correlations."""
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
@@ -9,7 +9,6 @@ from amaranth.lib.wiring import In, Out
 from ..golden_model.config import NacaConfig
 from .fixed import index_shape, requantize, shape_of
 from .modulator import modulation_layout
-from .pipeline import shift
 from .scan import ReadScan
 from .synapses import lane_groups, update_word_shape
 
@@ -110,9 +109,10 @@ class OutputErrorUnit(wiring.Component):
     i: In(stream of label)
     o: Out(stream of {group, values[C]})
 
-    Latency C + 3 cycles from the label (the error, the product, the rounding: a pipeline
-    stage each; one multiplier, one neuron per cycle); the beat is held until taken, and the
-    next label waits for it.
+    The error is a small integer (at most T in magnitude), so its product with the rate is
+    formed serially, a bit of the error per cycle (one adder, no multiplier). Latency
+    C * (B + 2) cycles from the label, B = T.bit_length() (per neuron: the error, B product
+    steps, the rounding); the beat is held until taken, and the next label waits for it.
     """
 
     def __init__(self, cfg: NacaConfig):
@@ -127,37 +127,44 @@ class OutputErrorUnit(wiring.Component):
 
     def elaborate(self, platform):
         cfg, f = self._cfg, self._cfg.formats
-        c = cfg.n_classes
+        c, steps = cfg.n_classes, cfg.time_steps
         m = Module()
-        busy = Signal()
         label = Signal.like(self.i.payload)
         k = Signal(range(c))
-        error = Signal(signed(cfg.time_steps.bit_length() + 1))
-        product = Signal((-(self.lr * error)).shape())
-        # neuron k's error, then its product, then its rounded word: a stage each
-        stage = [Signal(StructLayout({"valid": 1, "k": range(c)}), name=f"stage{n}")
-                 for n in range(3)]
-        m.d.comb += [self.i.ready.eq(~busy & (Cat(s.valid for s in stage[1:]) == 0)
-                                     & ~self.o.valid),
-                     stage[0].valid.eq(busy), stage[0].k.eq(k)]
-        shift(m, stage)
-        m.d.sync += [error.eq(self.counts[k] - Mux(k == label, cfg.time_steps, 0)),
-                     product.eq(-(self.lr * error))]
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [busy.eq(1), label.eq(self.i.payload), k.eq(0)]
-        with m.If(busy):
-            with m.If(k == c - 1):
-                m.d.sync += busy.eq(0)
-            with m.Else():
-                m.d.sync += k.eq(k + 1)
-        with m.If(stage[2].valid):
-            m.d.sync += self.o.payload.values[stage[2].k].eq(
-                requantize(m, product, f.learning_rate.frac, f.update_output))
-            with m.If(stage[2].k == c - 1):
-                m.d.sync += self.o.valid.eq(1)
+        error = self.counts[k] - Mux(k == label, steps, 0)
+        bits = steps.bit_length()                    # of the error's magnitude
+        magnitude = Signal(bits)                     # its bits still to add, highest first
+        remaining = Signal(range(bits + 1))
+        step = Signal(signed(len(self.lr) + 1))      # the rate, signed like -error
+        product = Signal(signed(len(step) + bits))   # |lr| * |error| and the sign
+        m.d.comb += self.o.payload.group.eq(0)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        m.d.comb += self.o.payload.group.eq(0)
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.i.ready.eq(~self.o.valid)
+                with m.If(self.i.valid & self.i.ready):
+                    m.d.sync += [label.eq(self.i.payload), k.eq(0)]
+                    m.next = "ERROR"
+            with m.State("ERROR"):
+                m.d.sync += [magnitude.eq(abs(error)), remaining.eq(bits), product.eq(0),
+                             step.eq(Mux(error < 0, self.lr, -self.lr))]
+                m.next = "PRODUCT"
+            with m.State("PRODUCT"):
+                # product <- 2 product + (top bit ? step : 0): -lr * error after B steps
+                m.d.sync += [product.eq((product << 1) + Mux(magnitude[-1], step, 0)),
+                             magnitude.eq(magnitude << 1), remaining.eq(remaining - 1)]
+                with m.If(remaining == 1):
+                    m.next = "ROUND"
+            with m.State("ROUND"):
+                m.d.sync += self.o.payload.values[k].eq(
+                    requantize(m, product, f.learning_rate.frac, f.update_output))
+                with m.If(k == c - 1):
+                    m.d.sync += self.o.valid.eq(1)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += k.eq(k + 1)
+                    m.next = "ERROR"
         return m
 
 
@@ -224,17 +231,25 @@ class Correlator(wiring.Component):
                 m.d.sync += touched.eq(0)
         with m.If(take_pre & self.pre.payload.last):
             m.d.sync += [stepping.eq(0), step.eq(Mux(step == steps - 1, 0, step + 1))]
+        # first cycle: read the row, and whether this sample has touched it yet (rows are
+        # distinct within a step, so the write-back in flight never changes that bit)
+        fresh = Signal()
         m.d.sync += [pending.eq(take_pre & self.pre.payload.spike & kept),
-                     pending_row.eq(self.pre.payload.index)]
+                     pending_row.eq(self.pre.payload.index),
+                     fresh.eq(~touched.bit_select(self.pre.payload.index, 1))]
         # second cycle: row <- (row if already touched in this sample else 0) + h(t)
-        fresh = ~touched.bit_select(pending_row, 1)
         m.d.comb += [write.addr.eq(pending_row), write.en.eq(pending)]
         for k in range(cfg.n_classes):
             m.d.comb += write.data[k].eq(Mux(fresh, 0, read.data[k]) + post[k])
         with m.If(pending):
             m.d.sync += touched.eq(touched | (1 << pending_row))
 
-        row_touched = touched.bit_select(scan.index, 1)
+        # whether the row at the scan's next position was touched, from registers only (the
+        # scan's address follows ``advance``, which follows this bit)
+        row_touched = Signal()
+        m.d.sync += row_touched.eq(Mux(scan.present & scan.advance,
+                                       touched.bit_select(scan.index + 1, 1),
+                                       touched.bit_select(scan.index, 1)))
         m.d.comb += [
             scan.start.valid.eq(self.start.valid), self.start.ready.eq(scan.start.ready),
             scan.start.payload.eq(0),

@@ -1,6 +1,6 @@
 """The NACA network top: samples in, predictions out, learning on chip, a run-time control port."""
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
@@ -70,6 +70,10 @@ class NacaCore(wiring.Component):
         P, the hidden layer's parallel lanes (:func:`synapses.lane_groups`).
     fifo_depth:
         Input events buffered between the encoder and the hidden synapses.
+    registered_streams:
+        Whether the streams that cross the chip pass two-beat FIFOs (see above). Without them
+        the core is smaller (for the iCE40 at its lower clock) and a few cycles faster per
+        sample; its results are the same.
     state:
         A :class:`golden_model.network.NetworkState` held in the memories after configuration
         (weights and modulation table baked into the bitstream); by default all zeros, to be
@@ -91,9 +95,11 @@ class NacaCore(wiring.Component):
     measures them. Back-pressure on ``o`` holds the core (and the counters) at the result.
     """
 
-    def __init__(self, cfg: NacaConfig, *, lanes: int, fifo_depth: int = 16, state=None):
+    def __init__(self, cfg: NacaConfig, *, lanes: int, fifo_depth: int = 16, state=None,
+                 registered_streams: bool = True):
         check_buildable(cfg, lanes)
         self._cfg, self._lanes, self._fifo_depth = cfg, lanes, fifo_depth
+        self._hop = 2 if registered_streams else 0      # beats of each crossing's FIFO
         self.hidden_synapses = SynapseArray(cfg, "hidden", lanes=lanes,
                                             init=None if state is None else state.w_hidden)
         self.output_synapses = SynapseArray(cfg, "output", lanes=cfg.n_classes,
@@ -115,11 +121,7 @@ class NacaCore(wiring.Component):
         sub = m.submodules
         sub.encoder = encoder = SpikeEncoder(cfg)
         step_shape = range(steps + 1)
-        sub.encode_keys = encode_keys = KeyUnit(stream_id=Stream.ENCODE, step_shape=step_shape)
-        sub.hidden_keys = hidden_keys = KeyUnit(stream_id=Stream.ROUND_HIDDEN,
-                                                step_shape=step_shape)
-        sub.output_keys = output_keys = KeyUnit(stream_id=Stream.ROUND_OUTPUT,
-                                                step_shape=step_shape)
+        sub.keys = keys = KeyUnit(step_shape=step_shape)
         sub.events = events = StreamFifo(event_layout(cfg), depth=self._fifo_depth)
         sub.hidden = hidden = self.hidden_synapses
         sub.hidden_neurons = hidden_neurons = NeuronBank(cfg, "hidden", lanes=lanes)
@@ -146,35 +148,33 @@ class NacaCore(wiring.Component):
         status = {reg: Signal(STATUS_WIDTH, name=reg.name.lower()) for reg in STATUS}
         label, train = Signal.like(self.i.payload.label), Signal()
         counts = Signal(ArrayLayout(count_shape(cfg), c))
-        for unit in (encode_keys, hidden_keys, output_keys):
-            m.d.comb += unit.seed.eq(seed)
-        m.d.comb += [modulator.lr.eq(lr_hidden), error.lr.eq(lr_output),
+        m.d.comb += [keys.seed.eq(seed), modulator.lr.eq(lr_hidden), error.lr.eq(lr_output),
                      error.counts.eq(counts), packer.h.eq(hidden_neurons.h_out)]
 
         # -- the datapath ----------------------------------------------------------------------
-        wiring.connect(m, encode_keys.o, encoder.key)
         wiring.connect(m, events.o, hidden.events)
         # the currents leave block RAM: a register stage before the neurons' arithmetic
-        connect_buffered(m, "hidden_currents", hidden.o, hidden_neurons.i)
-        connect_buffered(m, "output_currents", output.o, output_neurons.i)
+        hop = self._hop
+        connect_buffered(m, "hidden_currents", hidden.o, hidden_neurons.i, depth=hop)
+        connect_buffered(m, "output_currents", output.o, output_neurons.i, depth=hop)
         wiring.connect(m, hidden_spikes.o, correlator.pre)
         # the learning rows reach the synapses through registers (their ``last`` beat waits
         # for the write-backs, a long way back to the sources otherwise)
-        connect_buffered(m, "output_rows", correlator.learn, output.learn)
-        sub.hidden_rows = hidden_rows = StreamFifo(encoder.o.payload.shape(), depth=2)
-        wiring.connect(m, hidden_rows.o, hidden.learn)
+        connect_buffered(m, "output_rows", correlator.learn, output.learn, depth=hop)
+        hidden_rows = stream.Signature(encoder.o.payload.shape()).create()
+        connect_buffered(m, "hidden_rows", hidden_rows, hidden.learn, depth=hop)
         wiring.connect(m, modulator.o, packer.i)
         # the update words cross the chip to every lane: registers at both ends
-        connect_buffered(m, "hidden_words", packer.o, hidden.updates)
-        connect_buffered(m, "output_words", error.o, output.updates)
+        connect_buffered(m, "hidden_words", packer.o, hidden.updates, depth=hop)
+        connect_buffered(m, "output_words", error.o, output.updates, depth=hop)
         # the encoder feeds the forward pass, or replays the last step into the learning sweep
         replaying = Signal()
         spikes = hidden_neurons.o
         m.d.comb += [
-            events.i.payload.eq(encoder.o.payload), hidden_rows.i.payload.eq(encoder.o.payload),
+            events.i.payload.eq(encoder.o.payload), hidden_rows.payload.eq(encoder.o.payload),
             events.i.valid.eq(encoder.o.valid & ~replaying),
-            hidden_rows.i.valid.eq(encoder.o.valid & replaying),
-            encoder.o.ready.eq(Mux(replaying, hidden_rows.i.ready, events.i.ready)),
+            hidden_rows.valid.eq(encoder.o.valid & replaying),
+            encoder.o.ready.eq(Mux(replaying, hidden_rows.ready, events.i.ready)),
             # the hidden spikes go to the output synapses and (for the correlations) a FIFO
             output.events.payload.eq(spikes.payload), hidden_spikes.i.payload.eq(spikes.payload),
             output.events.valid.eq(spikes.valid & hidden_spikes.i.ready),
@@ -195,22 +195,26 @@ class NacaCore(wiring.Component):
         pixel = Signal(range(n))
         issued = Signal(range(steps + 1))           # encode keys requested this sample
         stepped = Signal(range(steps + 1))          # output steps handed to the correlator
-        round_keys, keys_in = Signal(2), Signal(2)  # rounding keys requested, received
+        round_keys = Signal(range(3))               # rounding keys requested (hidden first)
+        keys_in = Signal(2)                         # rounding keys received
         hidden_key, output_key = Signal(WORD), Signal(WORD)
+        # one key unit serves the three streams; its key goes where its request came from
+        key_stream = Signal.like(keys.i.payload.stream)
+        encoding = key_stream == Stream.ENCODE
         words_sent, words_loaded = Signal(2), Signal(2)
         learn_started, learned = Signal(2), Signal(2)
         m.d.comb += [hidden.round_key.eq(hidden_key), output.round_key.eq(output_key),
-                     encode_keys.i.payload.sample.eq(sample),
-                     hidden_keys.i.payload.sample.eq(sample),
-                     hidden_keys.i.payload.step.eq(steps),
-                     output_keys.i.payload.sample.eq(sample),
-                     output_keys.i.payload.step.eq(steps),
-                     hidden_keys.o.ready.eq(1), output_keys.o.ready.eq(1),
+                     keys.sample.eq(sample),
+                     encoder.key.payload.eq(keys.o.payload),
+                     encoder.key.valid.eq(keys.o.valid & encoding),
+                     keys.o.ready.eq(~encoding | encoder.key.ready),
                      modulator.i.payload.eq(label), error.i.payload.eq(label)]
-        with m.If(hidden_keys.o.valid):
-            m.d.sync += [hidden_key.eq(hidden_keys.o.payload), keys_in[0].eq(1)]
-        with m.If(output_keys.o.valid):
-            m.d.sync += [output_key.eq(output_keys.o.payload), keys_in[1].eq(1)]
+        with m.If(keys.i.valid & keys.i.ready):
+            m.d.sync += key_stream.eq(keys.i.payload.stream)
+        with m.If(keys.o.valid & (key_stream == Stream.ROUND_HIDDEN)):
+            m.d.sync += [hidden_key.eq(keys.o.payload), keys_in[0].eq(1)]
+        with m.If(keys.o.valid & (key_stream == Stream.ROUND_OUTPUT)):
+            m.d.sync += [output_key.eq(keys.o.payload), keys_in[1].eq(1)]
         with m.If(correlator.post.valid & correlator.post.ready):
             m.d.sync += stepped.eq(stepped + 1)
 
@@ -248,16 +252,18 @@ class NacaCore(wiring.Component):
                     with m.If(mask_unit.done):
                         m.next = "FORWARD"
             with m.State("FORWARD"):
-                m.d.comb += [encode_keys.i.valid.eq(issued < steps),
-                             encode_keys.i.payload.step.eq(issued),
-                             hidden_keys.i.valid.eq(~round_keys[0]),
-                             output_keys.i.valid.eq(~round_keys[1])]
-                with m.If(encode_keys.i.valid & encode_keys.i.ready):
-                    m.d.sync += issued.eq(issued + 1)
-                with m.If(hidden_keys.i.ready):
-                    m.d.sync += round_keys[0].eq(1)
-                with m.If(output_keys.i.ready):
-                    m.d.sync += round_keys[1].eq(1)
+                # the steps' encode keys, then the two rounding keys
+                with m.If(issued < steps):
+                    m.d.comb += [keys.i.valid.eq(1), keys.i.payload.stream.eq(Stream.ENCODE),
+                                 keys.i.payload.step.eq(issued)]
+                    with m.If(keys.i.ready):
+                        m.d.sync += issued.eq(issued + 1)
+                with m.Elif(round_keys < 2):
+                    m.d.comb += [keys.i.valid.eq(1),
+                                 keys.i.payload.stream.eq(Stream.ROUND_HIDDEN + round_keys),
+                                 keys.i.payload.step.eq(steps)]
+                    with m.If(keys.i.ready):
+                        m.d.sync += round_keys.eq(round_keys + 1)
                 with m.If((stepped == steps) & ~correlator.busy & (keys_in == 0b11)):
                     with m.If(train):
                         m.next = "UPDATES"
@@ -279,10 +285,11 @@ class NacaCore(wiring.Component):
                     m.next = "LEARN"
             with m.State("LEARN"):
                 m.d.comb += [replaying.eq(1),
-                             encode_keys.i.valid.eq(~learn_started[0]),
-                             encode_keys.i.payload.step.eq(steps - 1),
+                             keys.i.valid.eq(~learn_started[0]),
+                             keys.i.payload.stream.eq(Stream.ENCODE),
+                             keys.i.payload.step.eq(steps - 1),
                              correlator.start.valid.eq(~learn_started[1])]
-                with m.If(encode_keys.i.ready):
+                with m.If(keys.i.ready):
                     m.d.sync += learn_started[0].eq(1)
                 with m.If(correlator.start.ready):
                     m.d.sync += learn_started[1].eq(1)
@@ -318,8 +325,11 @@ class NacaCore(wiring.Component):
             Register.HIDDEN_UPDATES: hidden.updates_written,
             Register.OUTPUT_UPDATES: output.updates_written,
         }
+        # each cycle's increments are added a cycle later, from registers (the counters are
+        # read, or cleared, only while no sample runs)
         for reg, amount in increments.items():
-            m.d.sync += status[reg].eq(status[reg] + amount)
+            held = Signal(Value.cast(amount).shape(), name=f"{reg.name.lower()}_increment")
+            m.d.sync += [held.eq(amount), status[reg].eq(status[reg] + held)]
 
         # -- the control port ------------------------------------------------------------------
         access = self.control.payload
@@ -355,15 +365,26 @@ class NacaCore(wiring.Component):
             modulator.table_data.ready.eq(self.control_data.ready
                                           & (source == Target.MODULATION)),
         ]
+        # The units' readiness as of the previous cycle, so that the handshake starts at
+        # registers: the port opens only in IDLE, long after the units have settled, and the
+        # one change a read makes to its unit's readiness is covered by ``replying``; so these
+        # agree with the units' own ``ready`` whenever the port is open.
+        write_ready = {target: Signal(name=f"{target.name.lower()}_write_ready")
+                       for target in weight_sources}
+        read_ready = {target: Signal(name=f"{target.name.lower()}_read_ready")
+                      for target in (*weight_sources, Target.MODULATION)}
+        for target, (array, _) in weight_sources.items():
+            m.d.sync += [write_ready[target].eq(array.weight_write.ready),
+                         read_ready[target].eq(array.weight_read.ready)]
+        m.d.sync += read_ready[Target.MODULATION].eq(modulator.table_read.ready)
         with m.Switch(access.target):
-            for target, (array, _) in weight_sources.items():
+            for target in weight_sources:
                 with m.Case(target):
                     m.d.comb += self.control.ready.eq(control_open & Mux(
-                        access.write, array.weight_write.ready,
-                        array.weight_read.ready & ~replying))
+                        access.write, write_ready[target], read_ready[target] & ~replying))
             with m.Case(Target.MODULATION):
                 m.d.comb += self.control.ready.eq(control_open & Mux(
-                    access.write, 1, modulator.table_read.ready & ~replying))
+                    access.write, 1, read_ready[Target.MODULATION] & ~replying))
             with m.Case(Target.REGISTERS):
                 m.d.comb += self.control.ready.eq(control_open & (access.write | ~replying))
         take = self.control.valid & self.control.ready
@@ -374,8 +395,17 @@ class NacaCore(wiring.Component):
 
         registers = {Register.LR_HIDDEN: lr_hidden, Register.LR_OUTPUT: lr_output,
                      Register.SEED: seed, Register.SAMPLE: sample}
-        with m.If(take & (access.target == Target.REGISTERS)):
-            with m.Switch(access.addr):
+        # the register map is decoded from its few address bits; beyond it everything reads 0
+        map_bits = (max(STATUS) + 1).bit_length()
+        inside = access.addr[map_bits:] == 0
+        # the same acceptance as ``take`` for this target, without the weight arrays' readiness
+        # in its logic (that path would reach every status counter)
+        register_take = (self.control.valid & control_open & (access.target == Target.REGISTERS)
+                         & (access.write | ~replying))
+        with m.If(register_take & ~inside):
+            m.d.sync += register_value.eq(0)
+        with m.Elif(register_take):
+            with m.Switch(access.addr[:map_bits]):
                 for reg, signal in registers.items():
                     with m.Case(reg):
                         with m.If(access.write):

@@ -1,14 +1,16 @@
 """Counter-based random bits in hardware, bit-exact with :mod:`golden_model.rng`.
 
 :func:`mix32` builds the golden model's mixing function from adders, xors and shifts (no
-multiplier). :class:`KeyUnit` derives the key of one (sample, step) of a stream with that one
+multiplier). :class:`KeyUnit` derives the key of one (stream, sample, step) with that one
 mixer, iterated four times; :class:`HashPipeline` is the mixer as a three-cycle pipeline.
 """
 
-from amaranth.hdl import Const, Module, Signal, Value, unsigned
+from amaranth.hdl import Module, Signal, Value, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
+
+from ..golden_model.rng import Stream
 
 WORD = unsigned(32)
 
@@ -34,12 +36,13 @@ def mix32(m: Module, x: Value, *, registered_after: tuple[int, ...] = ()) -> Val
     return x
 
 
-#: Two stages per cycle: one adder chain and one xor-shift between registers.
-PIPELINED_MIX = (1, 3, 5)
+#: Registers after the adder stages: an adder and its register then share logic cells (on the
+#: iCE40 too); the last xor-shift is left to the reader of ``word``.
+PIPELINED_MIX = (0, 2, 4)
 
 
 class HashPipeline(wiring.Component):
-    """:func:`mix32` as a pipeline, two stages per cycle.
+    """:func:`mix32` as a pipeline of three registers (see :data:`PIPELINED_MIX`).
 
     Members
     -------
@@ -62,16 +65,15 @@ HASH_LATENCY = len(PIPELINED_MIX)
 
 
 def key_request_layout(step_shape) -> StructLayout:
-    return StructLayout({"sample": WORD, "step": step_shape})
+    """A key request: the random stream (:class:`golden_model.rng.Stream`) and the step."""
+    return StructLayout({"stream": range(max(Stream) + 1), "step": step_shape})
 
 
 class KeyUnit(wiring.Component):
-    """key = mix(mix(mix(mix(seed) ^ stream) ^ sample) ^ step) for one random stream.
+    """key = mix(mix(mix(mix(seed) ^ stream) ^ sample) ^ step), one unit for every stream.
 
     Parameters
     ----------
-    stream_id:
-        The stream number (:class:`golden_model.rng.Stream`).
     step_shape:
         Shape of the step field (from the config's time steps).
 
@@ -79,7 +81,9 @@ class KeyUnit(wiring.Component):
     -------
     seed: In(32)
         The network seed (run-time loadable); read during the request's first round.
-    i: In(stream of {sample, step})
+    sample: In(32)
+        The sample's number; held from a request until its key is taken.
+    i: In(stream of {stream, step})
         One request per key.
     o: Out(stream of 32-bit key)
 
@@ -89,10 +93,10 @@ class KeyUnit(wiring.Component):
     holds the key.
     """
 
-    def __init__(self, *, stream_id: int, step_shape):
-        self._stream_id = int(stream_id)
+    def __init__(self, *, step_shape):
         super().__init__({
             "seed": In(WORD),
+            "sample": In(WORD),
             "i": In(stream.Signature(key_request_layout(step_shape))),
             "o": Out(stream.Signature(WORD)),
         })
@@ -109,9 +113,9 @@ class KeyUnit(wiring.Component):
             with m.Case(1):
                 m.d.comb += operand.eq(self.seed)
             with m.Case(2):
-                m.d.comb += operand.eq(acc ^ Const(self._stream_id, WORD))
+                m.d.comb += operand.eq(acc ^ request.stream)
             with m.Case(3):
-                m.d.comb += operand.eq(acc ^ request.sample)
+                m.d.comb += operand.eq(acc ^ self.sample)
             with m.Case(4):
                 m.d.comb += operand.eq(acc ^ request.step)
         m.d.comb += [hasher.x.eq(operand), self.i.ready.eq(round_ == 0),

@@ -1,6 +1,6 @@
 """Walking a synchronous memory read port over consecutive addresses, with back-pressure."""
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -102,20 +102,20 @@ class PositionIssuer(wiring.Component):
         return m
 
 
-def serve_reads(m: Module, request, response, data, *, allowed) -> Value:
+def serve_reads(m: Module, request, response, data, *, allowed, latency: int = 1) -> Value:
     """Answer a ``request`` stream from a synchronous read port onto a ``response`` stream.
 
-    A request is taken while ``allowed`` and nothing is outstanding; ``data`` (the port's data,
-    one cycle later) goes out on ``response`` and is held until taken. Returns the acceptance:
-    while it is high, drive the read port's address from the request.
+    A request is taken while ``allowed`` and nothing is outstanding; ``data`` (the port's data
+    ``latency`` cycles later: 1, or 2 through a register after the port) goes out on
+    ``response`` and is held until taken. Returns the acceptance: while it is high, drive the
+    read port's address from the request.
     """
-    pending = Signal()
+    pending = Signal(latency)                # the taken request, moving towards its data
     take = request.valid & request.ready
-    m.d.comb += request.ready.eq(allowed & ~pending & ~response.valid)
-    with m.If(take):
-        m.d.sync += pending.eq(1)
-    with m.If(pending):
-        m.d.sync += [pending.eq(0), response.valid.eq(1), response.payload.eq(data)]
+    m.d.comb += request.ready.eq(allowed & (pending == 0) & ~response.valid)
+    m.d.sync += pending.eq(Cat(take, pending[:-1]))
+    with m.If(pending[-1]):
+        m.d.sync += [response.valid.eq(1), response.payload.eq(data)]
     with m.If(response.valid & response.ready):
         m.d.sync += response.valid.eq(0)
     return take

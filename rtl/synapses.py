@@ -75,7 +75,7 @@ class SynapseArray(wiring.Component):
     weight_write: In(stream of {bank, addr, data}); weight_read: In(stream of {bank, addr});
     weight_data: Out(stream of weight)
         Run-time load and read-back (see :func:`bank_address`); served only while idle, a
-        read-back answers one cycle later and is held until taken.
+        read-back answers two cycles later and is held until taken.
     events: In(stream of {index, spike, last})
         One step: a beat per active input, then a ``last`` beat.
     o: Out(stream of {group, currents[P], last})
@@ -229,9 +229,12 @@ class SynapseArray(wiring.Component):
         # writes their sum (the accumulators' read port sees a write of the same cycle).
         m.d.sync += [fetched.eq(sweeping & ~learning), fetched_group.eq(group),
                      pending.eq(fetched), pending_group.eq(fetched_group)]
-        # Weight read-back: one cycle of memory latency, then held until taken.
+        # Weight read-back: the memory's cycle and a register (every lane's read data is
+        # registered: the forward sum's operand, and the read-back word), then held until taken.
+        held_weights = [Signal.like(r.data, name=f"held_weight{p}") for p, r in enumerate(w_reads)]
+        m.d.sync += [held.eq(r.data) for held, r in zip(held_weights, w_reads, strict=True)]
         reading_back = serve_reads(m, self.weight_read, self.weight_data,
-                                   Array(r.data for r in w_reads)[read_bank], allowed=idle)
+                                   Array(held_weights)[read_bank], allowed=idle, latency=2)
         with m.If(reading_back):
             m.d.sync += read_bank.eq(self.weight_read.payload.bank)
         # Read-out: after the drain, walk the accumulators, clearing each as it leaves.
@@ -248,7 +251,10 @@ class SynapseArray(wiring.Component):
         keep = min(drop, self._cfg.sr_bits)
         col_bits = col_word_bits(self._n)
         nonzero = []
-        fetch, apply = stage[LEARN_LATENCY - 3], stage[LEARN_LATENCY - 2]
+        apply = stage[LEARN_LATENCY - 2]
+        # with factors the update word is read a stage earlier: its product is two cycles
+        # (the partial products of its high and low bits, then their sum)
+        fetch = stage[LEARN_LATENCY - (4 if factors is not None else 3)]
         written = stage[LEARN_LATENCY]
         # Four neighbouring neurons share a random word. When every group starts on a multiple
         # of four (P % 4 == 0) or there is one group, lanes 4q .. 4q+3 always share theirs and
@@ -258,7 +264,8 @@ class SynapseArray(wiring.Component):
         for p in range(p_lanes):
             # The learning pipeline of synapse (i, j), j = group * P + p:
             #   stage 0: the word index of its random byte; stages 1-3: the hash;
-            #   stage 3: read v_j; stage 4: the term v_j f and the byte, read W;
+            #   stage 3: read v_j (with factors: stage 2, and stage 3 the partial products
+            #   of v_j f); stage 4: the term v_j f and the byte, read W;
             #   stage 5: hold W and the step SR(v_j f); stage 6: write W <- sat(W + step).
             j = first_neuron + p
             owner = p // 4 if shared else p
@@ -277,10 +284,20 @@ class SynapseArray(wiring.Component):
                 m.d.comb += byte_of[0].eq(j & 3)
                 shift(m, byte_of)
                 m.d.sync += rand.eq((word >> (byte_of[-1] * 8))[:RANDOM_BYTE_BITS])
-            term = Signal(signed(len(upd_reads[p].data) + (
-                0 if factors is None else len(factors[p]))), name=f"term{p}")
-            m.d.sync += term.eq(upd_reads[p].data if factors is None
-                                else upd_reads[p].data * apply.factors[p])
+            word = upd_reads[p].data
+            term = Signal(signed(len(word) + (0 if factors is None else len(factors[p]))),
+                          name=f"term{p}")
+            if factors is None:
+                m.d.sync += term.eq(word)
+            else:
+                # word * f = (word >> k) * f * 2^k + word[:k] * f, each part one multiplier
+                low_bits = max(len(word) - 16, 0)
+                factor = stage[LEARN_LATENCY - 3].factors[p]
+                high = Signal(signed(len(word) - low_bits + len(factor)), name=f"high{p}")
+                low = Signal(signed(low_bits + len(factor) + 1), name=f"low{p}")
+                m.d.sync += [high.eq((word >> low_bits) * factor),
+                             low.eq(word[:low_bits] * factor),
+                             term.eq((high << low_bits) + low)]
             v = term >> (drop - keep)
             rounded = (v + (rand >> (RANDOM_BYTE_BITS - keep))) >> keep if keep else v
             step, weight = Signal.like(rounded, name=f"step{p}"), Signal.like(w_reads[p].data)
@@ -289,8 +306,7 @@ class SynapseArray(wiring.Component):
             nonzero.append(written.valid & touched)
             learned = requantize(m, weight + step, w_fmt.frac, w_fmt)
             loading = self.weight_write.payload
-            held_weight = Signal.like(w_reads[p].data, name=f"held_weight{p}")
-            m.d.sync += held_weight.eq(w_reads[p].data)
+            held_weight = held_weights[p]
             m.d.comb += [
                 w_writes[p].addr.eq(Mux(written.valid, written.addr, loading.addr)),
                 w_writes[p].data.eq(Mux(written.valid, learned, loading.data)),
@@ -298,9 +314,11 @@ class SynapseArray(wiring.Component):
                                                    & self.weight_write.ready
                                                    & (loading.bank == p))),
                 upd_reads[p].addr.eq(fetch.group),
+                # outside the sweeps the port serves read-back (whether a request is taken
+                # only decides whether its data is kept)
                 w_reads[p].addr.eq(Mux(apply.valid, apply.addr,
-                                       Mux(reading_back, self.weight_read.payload.addr,
-                                           base + group))),
+                                       Mux(sweeping, base + group,
+                                           self.weight_read.payload.addr))),
                 acc_reads[p].addr.eq(Mux(reading, scan.addr, fetched_group)),
                 self.o.payload.currents[p].eq(acc_reads[p].data),
                 acc_writes[p].addr.eq(Mux(reading, scan.index, pending_group)),

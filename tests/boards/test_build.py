@@ -15,6 +15,9 @@ pytestmark = pytest.mark.synth
 #: JTAG IDCODE (Lattice's ECP5 sysCONFIG documentation), which the bitstream checks.
 ECP5_PREAMBLE = bytes.fromhex("FFFFBDB3")
 LFE5U_85F_IDCODE = bytes.fromhex("41113043")
+#: The iCE40 configuration image's synchronisation word (Lattice's iCE40 programming and
+#: configuration guide); icepack's output has it after a short comment block.
+ICE40_SYNC = bytes.fromhex("7EAA997E")
 
 
 def check_report(report: dict, out: Path, board: str) -> None:
@@ -40,6 +43,18 @@ def test_ulx3s_bitstream_of_a_small_network(tmp_path):
     assert report["resources"]["MULT18X18D"]["used"] > 0
 
 
+def test_icebreaker_bitstream_of_a_small_network(tmp_path):
+    # 8-8-2 on one lane fills 98 % of the UP5K's logic cells and reaches about 28 MHz (the
+    # board's default clock is 30 MHz): built at 24 MHz
+    report = build("icebreaker", NacaConfig.for_sizes(8, 8, 2), 1, tmp_path, clock_hz=24e6)
+    check_report(report, tmp_path, "icebreaker")
+    bitstream = Path(report["bitstream"]).read_bytes()
+    assert ICE40_SYNC in bitstream[:64]
+    # small memories are block RAM too, the multipliers are SB_MAC16s
+    assert report["resources"]["ICESTORM_RAM"]["used"] > 0
+    assert report["resources"]["ICESTORM_DSP"]["used"] > 0
+
+
 def test_a_core_too_big_for_the_device_is_refused_before_building(tmp_path):
     with pytest.raises(ValueError, match=r"784-100-10 at 8 lanes needs [\d,]+ B of block RAM"):
         build("icebreaker", NacaConfig.for_sizes(784, 100, 10), 8, tmp_path)
@@ -48,9 +63,9 @@ def test_a_core_too_big_for_the_device_is_refused_before_building(tmp_path):
 
 def test_a_design_over_the_logic_of_the_up5k_is_named(tmp_path):
     # the memories fit, the logic does not: nextpnr's own count is reported
-    with pytest.raises(ValueError, match=r"8-8-2 at 2 lanes does not fit the ice40up5k: it needs "
-                                         r"ICESTORM_LC [\d,]+ of 5,280"):
-        build("icebreaker", NacaConfig.for_sizes(8, 8, 2), 2, tmp_path)
+    with pytest.raises(ValueError, match=r"16-16-4 at 4 lanes does not fit the ice40up5k: it "
+                                         r"needs ICESTORM_LC [\d,]+ of 5,280"):
+        build("icebreaker", NacaConfig.for_sizes(16, 16, 4), 4, tmp_path)
 
 
 @pytest.mark.slow

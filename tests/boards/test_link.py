@@ -33,11 +33,11 @@ def test_crc_is_ccitt_false():
     assert crc16(b"123456789") == 0x29B1      # the standard check value
 
 
-def build(cfg, lanes):
+def build(cfg, lanes, *, registered=True):
     m = Module()
-    m.submodules.core = core = NacaCore(cfg, lanes=lanes)
+    m.submodules.core = core = NacaCore(cfg, lanes=lanes, registered_streams=registered)
     m.submodules.link = link = HostLink(cfg, lanes=lanes, timeout=TIMEOUT)
-    connect_to_core(m, link, core)
+    connect_to_core(m, link, core, registered=registered)
     return m, link
 
 
@@ -69,12 +69,14 @@ async def exchange(ctx, link, data: bytes) -> tuple[int, bytes]:
     return await receive(ctx, link)
 
 
-def test_link_trains_like_the_golden_model_and_refuses_bad_frames():
+# registered: the ULX3S's link and core; without: the iCEBreaker's (no FIFOs between them)
+@pytest.mark.parametrize("registered", [True, False])
+def test_link_trains_like_the_golden_model_and_refuses_bad_frames(registered):
     cfg = NacaConfig.for_sizes(16, 12, 4, time_steps=4)
     lanes = 3
     net = NacaNetwork(cfg)
     data = datasets.load("digits")
-    m, link = build(cfg, lanes)
+    m, link = build(cfg, lanes, registered=registered)
     outcome = {}
 
     async def read_weights(ctx, layer):

@@ -11,32 +11,34 @@ from naca.golden_model.config import NacaConfig
 from naca.rtl.encoder import SpikeEncoder
 from naca.rtl.fixed import index_shape
 from naca.rtl.random import KeyUnit
-from naca.sim.streams import get_step_events, simulate, stream_get, stream_put_all
+from naca.sim.streams import get_step_events, simulate, stream_get, stream_put, stream_put_all
 
 
-def rtl_keys(requests, seed, stream_id, stall):
-    dut = KeyUnit(stream_id=stream_id, step_shape=index_shape(256))
+def rtl_keys(requests, seed, stall):
+    dut = KeyUnit(step_shape=index_shape(256))
     out = []
 
-    async def producer(ctx):
+    async def bench(ctx):
         ctx.set(dut.seed, seed)
-        await stream_put_all(ctx, dut.i, [{"sample": s, "step": t} for s, t in requests],
-                             seed=1, stall_probability=stall)
+        gen = random.Random(2)
+        for stream, sample, step in requests:
+            ctx.set(dut.sample, sample)       # held until the key is taken
+            await stream_put(ctx, dut.i, {"stream": stream, "step": step}, stall=gen,
+                             stall_probability=stall)
+            out.append(await stream_get(ctx, dut.o, stall=gen, stall_probability=stall))
 
-    async def consumer(ctx):
-        for _ in requests:
-            out.append(await stream_get(ctx, dut.o, stall=random.Random(2),
-                                        stall_probability=stall))
-
-    simulate(dut, producer, consumer)
+    simulate(dut, bench)
     return out
 
 
 @pytest.mark.parametrize("stall", [0.0, 0.5])
 def test_key_unit_matches_golden(stall):
-    requests = [(0, 0), (1, 0), (7, 15), (123456, 3), ((1 << 32) - 1, 255)]
-    expected = [int(rng.stream_key(0xDEADBEEF, rng.Stream.ENCODE, s, t)) for s, t in requests]
-    assert rtl_keys(requests, 0xDEADBEEF, int(rng.Stream.ENCODE), stall) == expected
+    streams = [rng.Stream.ENCODE, rng.Stream.ROUND_HIDDEN, rng.Stream.ENCODE,
+               rng.Stream.ROUND_OUTPUT, rng.Stream.ROUND_HIDDEN]
+    points = [(0, 0), (1, 0), (7, 15), (123456, 3), ((1 << 32) - 1, 255)]
+    requests = [(int(k), s, t) for k, (s, t) in zip(streams, points, strict=True)]
+    expected = [int(rng.stream_key(0xDEADBEEF, k, s, t)) for k, s, t in requests]
+    assert rtl_keys(requests, 0xDEADBEEF, stall) == expected
 
 
 def ref_spikes(cfg, codes, sample):

@@ -1,4 +1,5 @@
-"""Requantisation and the modulator unit in amaranth.sim, bit-exact against the golden model."""
+"""Requantisation, the modulator and the output error unit in amaranth.sim, bit-exact against
+the golden model."""
 
 import random
 
@@ -12,6 +13,7 @@ from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import init_state
 from naca.golden_model.qformat import QFormat
 from naca.rtl.fixed import requantize, shape_of
+from naca.rtl.learning import OutputErrorUnit
 from naca.rtl.modulator import ModulatorUnit
 from naca.sim.streams import simulate, stream_get, stream_put_all
 
@@ -79,3 +81,30 @@ def test_modulator_matches_golden_broadcast(stall, sizes, lr):
                 for c in labels]
     assert any(v != 0 for row in expected for v in row)
     assert rtl_modulation(cfg, table, cfg.code("lr_hidden"), labels, stall) == expected
+
+
+@pytest.mark.parametrize("lr", [2.0**-9, 0.0123, 0.061])
+def test_output_error_words_match_golden(lr):
+    # every error from -T (label never fired) to +T (another class fired every step)
+    cfg = NacaConfig.for_sizes(64, 100, 10, lr_output=lr)
+    steps, c = cfg.time_steps, cfg.n_classes
+    gen = np.random.default_rng(1)
+    cases = [(np.full(c, steps), 0), (np.zeros(c, int), 9)]
+    cases += [(gen.integers(0, steps + 1, c), int(gen.integers(c))) for _ in range(6)]
+    dut = OutputErrorUnit(cfg)
+    got = []
+
+    async def bench(ctx):
+        ctx.set(dut.lr, cfg.code("lr_output"))
+        for counts, label in cases:
+            ctx.set(dut.counts, [int(k) for k in counts])
+            await stream_put_all(ctx, dut.i, [label])
+            beat = await stream_get(ctx, dut.o)
+            got.append([int(v) for v in beat.values])
+
+    simulate(dut, bench)
+    arith = FixedPoint(cfg)
+    expected = [arith.update_value("output", counts - steps * (np.arange(c) == label), 0).tolist()
+                for counts, label in cases]
+    assert any(v != 0 for row in expected for v in row)
+    assert got == expected

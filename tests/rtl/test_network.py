@@ -35,14 +35,14 @@ def status_of(work: WorkCounts) -> dict:
 
 
 def train_on_core(cfg, lanes, samples, *, stall, train=True, start=0, baked=False,
-                  read_back=None):
+                  read_back=None, **core_options):
     """Train (or infer) ``samples`` of digits on the core and on the golden model side by side.
     The initial state is loaded through the control port, or ``baked`` into the memories; at
     the end, every weight (or ``read_back`` random ones per layer) is read back through the
     port. Returns the mismatches found (an empty list when the two agree)."""
     data = datasets.load("digits")
     net = NacaNetwork(cfg)
-    core = NacaCore(cfg, lanes=lanes, state=net.state if baked else None)
+    core = NacaCore(cfg, lanes=lanes, state=net.state if baked else None, **core_options)
     problems, work = [], WorkCounts()
 
     async def bench(ctx):
@@ -120,6 +120,13 @@ def test_odd_sizes_last_step_rule_and_wider_weights():
                       membrane_hidden=QFormat(18, frac))
     cfg = replace(base, formats=formats)
     assert train_on_core(cfg, 3, 5, stall=0.1) == []
+
+
+def test_compact_core_without_stream_registers():
+    # the iCE40's core: no FIFOs between the units, a short event FIFO, one lane
+    cfg = NacaConfig.for_sizes(16, 12, 4, time_steps=6)
+    assert train_on_core(cfg, 1, 6, stall=0.3, registered_streams=False, fifo_depth=4) == []
+    assert train_on_core(cfg, 4, 3, stall=0.0, registered_streams=False, fifo_depth=2) == []
 
 
 @pytest.mark.parametrize("overrides, message", [
