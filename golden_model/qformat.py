@@ -109,7 +109,14 @@ class QFormat:
                 code = code + (1 << (drop - 1))
             code = code >> drop
         elif drop < 0:
-            code = code << (-drop)
+            shift = -drop
+            if self.overflow == "sat":
+                # beyond +-bound every code saturates whatever the shift: clip first, so the
+                # shift cannot overflow 64 bits (past width + 1 bits, +-1 saturates already)
+                bound = (max(-self.min_code, self.max_code) >> shift) + 1
+                code = np.clip(code, -bound, bound)
+                shift = min(shift, self.width + 1)
+            code = code << shift
         return self.fit(code)
 
     def quantize(self, value: np.ndarray | float) -> np.ndarray:

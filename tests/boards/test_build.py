@@ -1,5 +1,6 @@
-"""``naca build`` with the YoWASP tools: a small config's bitstream and report, and the refusals
-(marker ``synth``; the full-size ULX3S build is in the ``slow`` tier)."""
+"""``naca build`` with the YoWASP tools: small configs' bitstreams and reports, and the refusals
+(marker ``synth``; the full-size ULX3S build and the UP5K's logic refusal, which needs place
+and route, are in the ``slow`` tier)."""
 
 import json
 from pathlib import Path
@@ -61,6 +62,7 @@ def test_a_core_too_big_for_the_device_is_refused_before_building(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_design_over_the_logic_of_the_up5k_is_named(tmp_path):
     # the memories fit, the logic does not: nextpnr's own count is reported
     with pytest.raises(ValueError, match=r"16-16-4 at 4 lanes does not fit the ice40up5k: it "

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from naca.golden_model.qformat import QFormat
@@ -25,6 +25,10 @@ def reference_round(value: Fraction, fmt: QFormat) -> int:
 
 
 @given(formats, st.integers(-(1 << 40), 1 << 40), st.integers(-8, 40))
+# shifts left far enough to overflow 64 bits before the saturation
+@example(QFormat(2, 26, signed=False), 1 << 29, -8)
+@example(QFormat(24, 30), -(1 << 40), -8)
+@example(QFormat(24, 30, overflow="wrap"), (1 << 40) - 1, -8)
 def test_shift_matches_exact_rounding(fmt, code, from_frac):
     expected = reference_round(Fraction(code) / Fraction(2) ** from_frac, fmt)
     assert int(fmt.shift(code, from_frac)) == expected
