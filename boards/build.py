@@ -52,10 +52,15 @@ class Board:
 #: goes to block RAM, small ones included (Yosys would build them from flip-flops).
 ICE40_SMALL_MEMORIES_IN_BLOCK_RAM = ("memory_collect\nsetattr -set ram_style \"block\" "
                                      "t:$mem_v2 r:SIZE=1 r:SIZE=2 r:SIZE=3 %u %u %d")
+#: Yosys re-encodes a state machine (one-hot, shallower next-state logic) only if its state
+#: register has no initial value, and Amaranth gives every register one. The board top holds
+#: the design in reset until the PLL locks, and the reset sets every state register, so the
+#: initial values of the state machines' registers (``m.FSM``'s ``*_state``) are dropped.
+RECODED_STATE_MACHINES = "setattr -unset init w:*_state"
 
 BOARDS = {
     "icebreaker": Board(ICEBreakerPlatform, "ice40up5k", 12e6, 30e6, 2, "bin", False, "-dsp",
-                        ICE40_SMALL_MEMORIES_IN_BLOCK_RAM),
+                        f"{RECODED_STATE_MACHINES}\n{ICE40_SMALL_MEMORIES_IN_BLOCK_RAM}"),
     "ulx3s": Board(ULX3S_85F_Platform, "ecp5-85f", 25e6, 80e6, 3, "bit", True),
 }
 

@@ -83,7 +83,7 @@ class HostLink(wiring.Component):
         final = Signal(16)                   # the index of the payload's last byte
         crc = Signal(16, init=0xFFFF)
         crc_next = crc16_step(m, crc, byte)
-        received_crc = Signal(8)
+        received_crc, received_crc_high = Signal(8), Signal(8)
         idle_cycles = Signal(range(self._timeout + 1))
         stray = Signal()                     # the error for a run of stray bytes was sent
         error = Signal(8)
@@ -205,39 +205,38 @@ class HostLink(wiring.Component):
             with m.State("CRC_LOW"):
                 frame_byte("CRC_HIGH", received_crc.eq(byte))
             with m.State("CRC_HIGH"):
+                frame_byte("CHECK", received_crc_high.eq(byte))
+            with m.State("CHECK"):
+                # the frame is whole (bytes arriving now belong to no frame and are dropped)
                 m.d.comb += self.busy.eq(1)
-                with m.If(got):
-                    m.d.sync += [count.eq(0), field.eq(0), status_index.eq(0),
-                                 reply_command.eq(command | REPLY)]
-                    with m.If((byte != crc[8:]) | (received_crc != crc[:8])):
-                        m.d.sync += error.eq(Error.BAD_CRC)
-                        m.next = "ERROR"
-                    with m.Elif(~known):
-                        m.d.sync += error.eq(Error.UNKNOWN_COMMAND)
-                        m.next = "ERROR"
-                    with m.Elif(~length_ok):
-                        m.d.sync += error.eq(Error.BAD_LENGTH)
-                        m.next = "ERROR"
-                    with m.Else():
-                        with m.Switch(command):
-                            with m.Case(Command.WRITE):
-                                m.d.sync += expected.eq(0)
-                                m.next = "WRITE"
-                            with m.Case(Command.READ):
-                                m.d.sync += expected.eq(reads << 2)
-                                m.next = "READ"
-                            with m.Case(Command.TRAIN, Command.INFER):
-                                m.d.sync += expected.eq(5 + c)
-                                m.next = "SAMPLE"
-                            with m.Case(Command.STATUS):
-                                m.d.sync += expected.eq(6 * len(STATUS))
-                                m.next = "STATUS"
-                            with m.Case(Command.RESET):
-                                m.d.sync += expected.eq(0)
-                                m.next = "RESET"
-                with m.Elif(timed_out):
-                    m.d.sync += error.eq(Error.TRUNCATED)
+                m.d.sync += [count.eq(0), field.eq(0), status_index.eq(0),
+                             reply_command.eq(command | REPLY)]
+                with m.If((received_crc_high != crc[8:]) | (received_crc != crc[:8])):
+                    m.d.sync += error.eq(Error.BAD_CRC)
                     m.next = "ERROR"
+                with m.Elif(~known):
+                    m.d.sync += error.eq(Error.UNKNOWN_COMMAND)
+                    m.next = "ERROR"
+                with m.Elif(~length_ok):
+                    m.d.sync += error.eq(Error.BAD_LENGTH)
+                    m.next = "ERROR"
+                with m.Else():
+                    with m.Switch(command):
+                        with m.Case(Command.WRITE):
+                            m.d.sync += expected.eq(0)
+                            m.next = "WRITE"
+                        with m.Case(Command.READ):
+                            m.d.sync += expected.eq(reads << 2)
+                            m.next = "READ"
+                        with m.Case(Command.TRAIN, Command.INFER):
+                            m.d.sync += expected.eq(5 + c)
+                            m.next = "SAMPLE"
+                        with m.Case(Command.STATUS):
+                            m.d.sync += expected.eq(6 * len(STATUS))
+                            m.next = "STATUS"
+                        with m.Case(Command.RESET):
+                            m.d.sync += expected.eq(0)
+                            m.next = "RESET"
 
             with m.State("WRITE"):
                 # gather target (1), address (4), data (4) from the buffer, then write
@@ -372,6 +371,7 @@ class HostLink(wiring.Component):
         # byte's multiplexer); the last payload byte is in before the CRC state is reached
         tx_crc = Signal(16, init=0xFFFF)
         tx_count = Signal(16)
+        payload_sent = Signal()              # tx_count == expected, registered
         sent, folding = Signal(8), Signal()
         m.d.sync += folding.eq(0)
         with m.If(folding):
@@ -392,15 +392,17 @@ class HostLink(wiring.Component):
                         if state != "SYNC":
                             m.d.sync += [sent.eq(value), folding.eq(1)]
                         m.next = following
+                    m.d.sync += payload_sent.eq(expected == 0)
             with m.State("PAYLOAD"):
-                with m.If(tx_count == expected):
+                with m.If(payload_sent):
                     m.next = "CRC_LOW"
                 with m.Else():
                     m.d.comb += [self.tx.valid.eq(reply_ready), self.tx.payload.eq(reply_byte),
                                  reply_taken.eq(reply_ready & self.tx.ready)]
                     with m.If(reply_taken):
                         m.d.sync += [sent.eq(reply_byte), folding.eq(1),
-                                     tx_count.eq(tx_count + 1)]
+                                     tx_count.eq(tx_count + 1),
+                                     payload_sent.eq(tx_count + 1 == expected)]
             with m.State("CRC_LOW"):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_crc[:8])]
                 with m.If(self.tx.ready):

@@ -48,11 +48,11 @@ class NacaUartTop(wiring.Component):
         connect_buffered(m, "tx_register", link.tx, uart_tx.i, depth=1)
         m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
 
+        # whether the reply leaving for the transmitter is an error (taken after the register,
+        # away from the link's handshake logic)
         refused = Signal()
-        with m.If(link.tx.valid & link.tx.ready & link.refusing):
-            m.d.sync += refused.eq(1)
-        with m.Elif(link.tx.valid & link.tx.ready & ~link.refusing):
-            m.d.sync += refused.eq(0)
+        with m.If(uart_tx.i.valid & uart_tx.i.ready):
+            m.d.sync += refused.eq(link.refusing)
         heartbeat = Signal(max(1, int(self._clock_hz).bit_length() - 2))
         m.d.sync += heartbeat.eq(heartbeat + 1)
         m.d.sync += self.leds.eq(link.busy | core.busy | refused << 1 | heartbeat[-1] << 2)

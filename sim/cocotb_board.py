@@ -37,6 +37,7 @@ class PinPort:
         cocotb.start_soon(self._receive_forever())
         self.write = resume(self._send)
         self.read = resume(self._read)
+        self.leds = resume(self._leds)
 
     async def _send(self, data: bytes) -> int:
         for byte in data:
@@ -54,6 +55,11 @@ class PinPort:
                 byte |= int(self.dut.tx.value) << i
                 await Timer(self.bit_ns, "ns")
             self.received.append(byte)
+
+    async def _leds(self) -> int:
+        """The board's LED pins (not a serial-port call: the test looks at the board)."""
+        await Timer(CLOCK_NS, "ns")
+        return int(self.dut.leds.value)
 
     async def _read(self, count: int) -> bytes:
         waited = 0.0
@@ -109,13 +115,16 @@ def scenario(port: PinPort, cfg, lanes: int, samples: int) -> dict:
         head = port.read(4)
         reply, body, _ = parse(head + port.read(struct.unpack_from("<H", head, 2)[0] + 2))
         refusals[name] = Error(body[0]).name if reply == Command.ERROR else f"0x{reply:02X}"
+    refused_led = [port.leds() >> 1 & 1]          # the last frame was refused
     after = board.status()
+    refused_led.append(port.leds() >> 1 & 1)      # and a good one followed
     if after["samples"] != status["samples"]:
         raise Mismatch(f"a refused frame changed the sample count: {after} vs {status}")
     if not np.array_equal(board.weights("output"), net.state.w_output):
         raise Mismatch("a refused frame changed the output weights")
     assert board.exchange(Command.RESET) == b"" and board.status()["samples"] == 0
-    return {"samples": samples, "refusals": refusals, "status": status}
+    return {"samples": samples, "refusals": refusals, "status": status,
+            "refused_led": refused_led}
 
 
 @cocotb.test()

@@ -19,3 +19,5 @@ def test_driver_trains_the_board_top_through_its_uart_pins(tmp_path):
                                   "oversized length": "BAD_LENGTH",
                                   "bytes between frames": "STRAY_BYTES",
                                   "truncated frame": "TRUNCATED"}
+    # the "refused" LED lights after the bad frames and goes out after the next good one
+    assert report["refused_led"] == [1, 0]

@@ -33,8 +33,7 @@ def check_report(report: dict, out: Path, board: str) -> None:
 
 
 def test_ulx3s_bitstream_of_a_small_network(tmp_path):
-    cfg = NacaConfig.for_sizes(16, 16, 4)
-    report = build("ulx3s", cfg, 4, tmp_path)
+    report = build("ulx3s", NacaConfig.for_sizes(8, 8, 2), 1, tmp_path)
     check_report(report, tmp_path, "ulx3s")
     bitstream = Path(report["bitstream"]).read_bytes()
     head = bitstream[:4096]
@@ -45,8 +44,8 @@ def test_ulx3s_bitstream_of_a_small_network(tmp_path):
 
 
 def test_icebreaker_bitstream_of_a_small_network(tmp_path):
-    # 8-8-2 on one lane fills 98 % of the UP5K's logic cells and reaches about 28 MHz (the
-    # board's default clock is 30 MHz): built at 24 MHz
+    # 8-8-2 on one lane fills 99 % of the UP5K's logic cells and reaches about 31 MHz against
+    # the board's default 30 MHz: built at 24 MHz, so that placement noise cannot fail CI
     report = build("icebreaker", NacaConfig.for_sizes(8, 8, 2), 1, tmp_path, clock_hz=24e6)
     check_report(report, tmp_path, "icebreaker")
     bitstream = Path(report["bitstream"]).read_bytes()
