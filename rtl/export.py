@@ -47,9 +47,14 @@ def write_export(out_dir: str | Path, top: str, component, cfg: NacaConfig,
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{top}.v"
     path.write_text(text)
+    write_description(out, cfg, hardware)
+    return path
+
+
+def write_description(out: Path, cfg: NacaConfig, hardware: dict) -> None:
+    """config.json and hardware.json of an export."""
     cfg.save(out / CONFIG_FILE)
     (out / HARDWARE_FILE).write_text(json.dumps(hardware, indent=2) + "\n")
-    return path
 
 
 def load_export(out_dir: str | Path, top: str = TOP) -> tuple[NacaConfig, dict]:

