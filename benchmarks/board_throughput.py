@@ -2,7 +2,8 @@
 together, from a ``naca build`` report and the core's co-simulated cycles per sample.
 
     naca build --board ulx3s -o build/ulx3s
-    python benchmarks/board_throughput.py build/ulx3s/report.json [more reports] [--train 40]
+    naca build --board icebreaker --config 8-8-2.json --lanes 1 -o build/icebreaker
+    python benchmarks/board_throughput.py build/ulx3s/report.json build/icebreaker/report.json
 
 The core's clock is the PLL's when timing is met, else the reached Fmax (the clock the
 bitstream would have to be rebuilt for). The link's bound: a TRAIN frame (label and N pixel
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from rtl_cycles import NETWORKS, measure
 
+from naca.boards.build import BOARDS
 from naca.boards.protocol import REPLY, Command, frame
 from naca.golden_model.config import NacaConfig
 
@@ -68,7 +70,8 @@ def main() -> None:
             if report["network"] not in NETWORKS:
                 raise SystemExit(f"{path}: network {report['network']} has no benchmark "
                                  f"dataset; use one of {', '.join(NETWORKS)}")
-            cycles = measure(report["network"], report["lanes"], args.train, 1, Path(scratch))
+            cycles = measure(report["network"], report["lanes"], args.train, 1, Path(scratch),
+                             registered_streams=BOARDS[report["board"]].registered_streams)
             row = throughput(report, cycles["train_cycles_per_sample"])
             rows.append(row)
             print(f"{row['board']:>10} {row['network']:>10} {row['lanes']:>3} "
