@@ -62,5 +62,6 @@ def export_ice40_netlist(cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
 
 
 def uart_top_description(cfg: NacaConfig, lanes: int, clock_hz: float, baud: int) -> dict:
+    """hardware.json of a UART top: the core's description with the clock and the baud rate."""
     return {**hardware_description(cfg, lanes, 16), "top": UART_TOP, "clock_hz": clock_hz,
             "baud": baud}
