@@ -378,7 +378,7 @@ class HostLink(wiring.Component):
             m.d.sync += tx_crc.eq(crc16_step(m, tx_crc, sent))
         with m.FSM(name="reply"):
             with m.State("IDLE"):
-                m.d.sync += [tx_crc.eq(0xFFFF), tx_count.eq(0)]
+                m.d.sync += [tx_crc.eq(0xFFFF), tx_count.eq(0), payload_sent.eq(expected == 0)]
                 with m.If(sending):
                     m.next = "SYNC"
             header = (("SYNC", Const(SYNC, 8), "COMMAND"),
@@ -392,7 +392,6 @@ class HostLink(wiring.Component):
                         if state != "SYNC":
                             m.d.sync += [sent.eq(value), folding.eq(1)]
                         m.next = following
-                    m.d.sync += payload_sent.eq(expected == 0)
             with m.State("PAYLOAD"):
                 with m.If(payload_sent):
                     m.next = "CRC_LOW"
