@@ -228,7 +228,8 @@ class FloatPoint:
         if kind == "tanh":
             a = np.tanh(z)
             return a, 1.0 - a * a
-        a = 1.0 / (1.0 + np.exp(-z))
+        with np.errstate(over="ignore"):        # exp(-z) = inf gives the exact limit 0
+            a = 1.0 / (1.0 + np.exp(-z))
         return a, a * (1.0 - a)
 
     def activation_frac(self) -> int:

@@ -91,14 +91,24 @@ class EwcNetwork(BpNetwork):
     diagonal empirical Fisher F of that task's samples is added up and the weights are
     anchored, and every SGD step adds the penalty gradient lambda * F * (W - W*).
 
-    The penalty is applied as a proximal step, W <- W - min(1, lr * lambda * F) * (W - W*),
-    which equals the SGD step wherever that is stable and never overshoots the anchor.
+    ``penalty_step``:
+
+    - ``"sgd"``: the plain gradient step, W <- W - lr * lambda * F * (W - W*), as the authors'
+      baseline takes it. Wherever lr * lambda * F > 2 it overshoots the anchor by more than it
+      started from, so those weights oscillate with a growing amplitude.
+    - ``"proximal"``: W <- W - min(1, lr * lambda * F) * (W - W*), which equals the SGD step
+      wherever that is stable and never overshoots the anchor.
     """
 
+    PENALTY_STEPS = ("sgd", "proximal")
+
     def __init__(self, cfg: NacaConfig, lr_hidden: float | None = None,
-                 lr_output: float | None = None, strength: float = 5e4):
+                 lr_output: float | None = None, strength: float = 5e4,
+                 penalty_step: str = "proximal"):
+        if penalty_step not in self.PENALTY_STEPS:
+            raise ValueError(f"penalty_step {penalty_step!r}: use one of {self.PENALTY_STEPS}")
         super().__init__(cfg, lr_hidden, lr_output)
-        self.strength = strength
+        self.strength, self.penalty_step = strength, penalty_step
         self.fisher = [np.zeros_like(self.state.w_hidden), np.zeros_like(self.state.w_output)]
         self.anchor = [self.state.w_hidden.copy(), self.state.w_output.copy()]
 
@@ -107,7 +117,10 @@ class EwcNetwork(BpNetwork):
         fwd = super().train_sample(u, label, sample, mask)
         for w, f, a, lr in zip((self.state.w_hidden, self.state.w_output), self.fisher,
                                self.anchor, (self.lr_h, self.lr_o), strict=True):
-            w -= np.minimum(1.0, lr * self.strength * f) * (w - a)
+            step = lr * self.strength * f
+            if self.penalty_step == "proximal":
+                step = np.minimum(1.0, step)
+            w -= step * (w - a)
         return fwd
 
     def consolidate(self, x: np.ndarray, y: np.ndarray, samples: np.ndarray,

@@ -107,6 +107,33 @@ def test_ewc_anchors_what_it_learned():
     assert not np.allclose(ewc.state.w_output[~important], anchored[~important])
 
 
+def test_ewc_penalty_steps_against_the_plain_bp_step():
+    cfg = NacaConfig.for_sizes(64, 100, 10, lr_halving_epochs=0)
+    data = datasets.load("digits")
+    first = np.flatnonzero(data.y_train == 0)[:30]
+    nets = {name: EwcNetwork(cfg, 0.01, 0.01, strength=1e5, penalty_step=name)
+            for name in EwcNetwork.PENALTY_STEPS}
+    plain = BpNetwork(cfg, 0.01, 0.01)
+    for net in (*nets.values(), plain):
+        for k, i in enumerate(first):
+            net.train_sample(data.x_train[i], 0, k)
+    for net in nets.values():
+        net.consolidate(data.x_train[first], data.y_train[first], np.arange(len(first)))
+    anchor = plain.state.w_output.copy()
+    i = int(np.flatnonzero(data.y_train == 1)[0])
+    for net in (*nets.values(), plain):
+        net.train_sample(data.x_train[i], 1, 100)
+    step = 0.01 * 1e5 * nets["sgd"].fisher[1]
+    assert (step > 2).any() and (step < 1).any()
+    moved = plain.state.w_output - anchor          # the BP step alone, from the anchor
+    assert np.allclose(nets["sgd"].state.w_output, anchor + (1 - step) * moved,
+                       rtol=0, atol=1e-12)
+    assert np.allclose(nets["proximal"].state.w_output,
+                       anchor + (1 - np.minimum(step, 1)) * moved, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="penalty_step 'adam'"):
+        EwcNetwork(cfg, penalty_step="adam")
+
+
 def test_naca_reference_setting_beats_bp_by_thirty_points_on_digits():
     data = datasets.load("digits")
     tasks = incremental.make_tasks(10, 1)
