@@ -173,9 +173,11 @@ def plot_report(folder, results: list[ClResult], title: str) -> list[str]:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for r in (r for r in results if r.setting == "task_free"):
         change = r.hidden_change.ravel()
-        scale = np.abs(change).max() or 1.0
-        ax.hist(change / scale, bins=81, histtype="step", log=True,
-                label=f"{r.method} ({100 * np.mean(change == 0):.0f} % unchanged)")
+        finite = change[np.isfinite(change)]        # a diverging baseline's weights may not be
+        diverged = f", {change.size - finite.size} diverged" if finite.size < change.size else ""
+        scale = np.abs(finite).max(initial=0.0) or 1.0
+        ax.hist(finite / scale, bins=81, histtype="step", log=True,
+                label=f"{r.method} ({100 * np.mean(change == 0):.0f} % unchanged{diverged})")
     ax.set(title=f"{title}\nhidden-weight change over all tasks (task-free)",
            xlabel="change / largest change", ylabel="synapses")
     ax.legend()

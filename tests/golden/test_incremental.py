@@ -144,3 +144,17 @@ def test_naca_reference_setting_beats_bp_by_thirty_points_on_digits():
     bp = incremental.run(BpNetwork(base, 0.001, 0.001), "bp", data, tasks, "reference")
     assert ours.average[-1] >= bp.average[-1] + 0.30
     assert np.mean(ours.hidden_change == 0) > 0.3 > np.mean(bp.hidden_change == 0)
+
+
+def test_plots_survive_a_baseline_whose_weights_diverged(tmp_path):
+    tasks = incremental.make_tasks(4, 2)
+    accuracy = np.array([[1.0, 0.9, 0.0, 0.0], [0.2, 0.1, 0.8, 0.9]])
+    change = np.linspace(-1, 1, 20).reshape(4, 5)
+    diverged = change.copy()
+    diverged[0, :3] = [np.nan, np.inf, -np.inf]
+    results = [incremental.ClResult(method, setting, tasks, accuracy, [0.95, 0.5], 1,
+                                    hidden_change=w)
+               for setting in incremental.SETTINGS
+               for method, w in (("NACA fixed", change), ("EWC", diverged))]
+    names = incremental.plot_report(tmp_path, results, "diverged")
+    assert all((tmp_path / name).stat().st_size > 10_000 for name in names)
