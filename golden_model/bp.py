@@ -4,7 +4,8 @@ NACA reference, trained by SGD at batch 1 on the squared error of the output rat
 SNN: backpropagation through time with the reset treated as a constant (the usual detached
 reset) and a box surrogate dS/dV = [|V - theta| < lens] / (2 lens). ANN: plain backprop
 through tanh and sigmoid. The learning rates are the config's ``lr_hidden`` / ``lr_output``
-unless given.
+unless given. The output error is the config's ``output_error`` (as NACA's), so the delta
+rule's "mistakes" variant can be compared under BP too.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class BpNetwork(NacaNetwork):
         fwd = self.forward(u, np.array([sample]), mask)
         target = np.eye(self.cfg.n_classes)[int(label)]
         if self.cfg.model == "snn":
-            return fwd, self._gradients_snn(fwd, target)
-        return fwd, self._gradients_ann(fwd, target)
+            steps = self.cfg.time_steps
+            rate_error = self._output_error(fwd, int(label), steps * target) / steps
+            return fwd, self._gradients_snn(fwd, rate_error)
+        return fwd, self._gradients_ann(fwd, self._output_error(fwd, int(label), target))
 
     def _surrogate(self, v: np.ndarray) -> np.ndarray:
         width = max(self.cfg.lens, 1e-3)
@@ -63,10 +66,10 @@ class BpNetwork(NacaNetwork):
             carry = grad_v * alpha * (1 - s[t])
         return grad_i
 
-    def _gradients_snn(self, fwd: Forward, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _gradients_snn(self, fwd: Forward, rate_error: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
         steps = self.cfg.time_steps
-        rate = fwd.output[0] / steps
-        grad_s_out = np.broadcast_to(2.0 * (rate - target) / steps, fwd.v_output[0].shape)
+        grad_s_out = np.broadcast_to(2.0 * rate_error / steps, fwd.v_output[0].shape)
         spikes_out = (fwd.v_output[0] > self.cfg.threshold).astype(np.float64)
         grad_i_out = self._bptt(grad_s_out, fwd.v_output[0], spikes_out)
         s_hid = fwd.s_hidden[0].astype(np.float64)
@@ -76,10 +79,10 @@ class BpNetwork(NacaNetwork):
         g_h = fwd.pre_hidden[0].astype(np.float64).T @ grad_i_hid
         return g_h, g_o
 
-    def _gradients_ann(self, fwd: Forward, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        o, d_o = fwd.output[0], fwd.h_output[0, 0]
+    def _gradients_ann(self, fwd: Forward, error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d_o = fwd.h_output[0, 0]
         a, d_h = fwd.s_hidden[0, 0], fwd.h_hidden[0, 0]
-        delta_o = 2.0 * (o - target) * d_o
+        delta_o = 2.0 * error * d_o
         g_o = np.outer(a, delta_o)
         delta_h = (self.state.w_output @ delta_o) * d_h * fwd.mask[0]
         g_h = np.outer(fwd.pre_hidden[0, 0], delta_h)

@@ -18,6 +18,7 @@ from .qformat import QFormat
 
 ModelKind = Literal["snn", "ann"]
 OutputRule = Literal["accumulate", "last_step"]
+OutputError = Literal["all", "mistakes"]
 NiDistribution = Literal["uniform", "normal", "beta"]
 
 #: SNN time steps T by default: a power of two, so the 1/T of the output error is a shift.
@@ -111,6 +112,13 @@ class NacaConfig:
         rate codes shift right by floor(epoch / lr_halving_epochs); the host reloads them.
     output_rule:
         ``"accumulate"``: dW_kj = -eta e_k sum_t h_k(t) s_j(t); ``"last_step"``: only t = T.
+    output_error:
+        The output error e_k (y: the one-hot label c; p: the prediction). ``"all"``: the delta
+        rule's e_k = cnt_k / T - y_k, as the paper. ``"mistakes"``: e_k = g_k cnt_k / T - y_k
+        with g_k = 1 only for k in {c, p} when p != c: the label is always taught, and a
+        neuron's own output counts against it only in a mistake it took part in. No other
+        row changes, so the classes of earlier tasks keep their weights unless they win
+        wrongly, which is what matters when classes arrive one task at a time.
     lambda_inv, theta_max:
         The plasticity map f (lambda and Theta of the paper).
     ni_distribution:
@@ -137,6 +145,7 @@ class NacaConfig:
     lr_output: float = 2.0**-9
     lr_halving_epochs: int = 10
     output_rule: OutputRule = "accumulate"
+    output_error: OutputError = "all"
     lambda_inv: float = 0.5
     theta_max: float = 1.2
     ni_distribution: NiDistribution = "uniform"
@@ -192,6 +201,7 @@ class NacaConfig:
         need(self.model == "snn" or self.time_steps == 1, "time_steps", "1 for the ANN model")
         need(self.output_rule in ("accumulate", "last_step"), "output_rule",
              "'accumulate' or 'last_step'")
+        need(self.output_error in ("all", "mistakes"), "output_error", "'all' or 'mistakes'")
         need(self.ni_distribution in ("uniform", "normal", "beta"), "ni_distribution",
              "'uniform', 'normal' or 'beta'")
         need(0.0 < self.alpha < 1.0, "alpha", "a decay factor in (0, 1)")

@@ -11,7 +11,8 @@ Per training sample (SNN, batch 1, label c known before the sample):
    code's sign: f > 0 with h = x = 1 gives LTD).
 4. Output update (delta rule): e_k = cnt_k / T - y_k, v_k = -eta_o * e_k and
    W_jk += SR(v_k * P_jk), with P_jk = sum_t h_k(t) s_j(t) ("accumulate", default) or
-   h_k(T) s_j(T) ("last_step").
+   h_k(T) s_j(T) ("last_step"). With output_error "mistakes", e_k = g_k cnt_k / T - y_k,
+   g_k = 1 only for k in {c, p} when the prediction p is not c.
 
 The ANN runs one analog pass: a = tanh(W_h u) * m, o = sigmoid(W_o a); the hidden update is
 v_j = -eta_h * G[c, j] * tanh'(z_j) * m_j times u_i, the output update v_k = -eta_o * (o_k - y_k) *
@@ -225,6 +226,16 @@ class NacaNetwork:
         hidden, output = rng.stream_key(self.cfg.seed, streams, sample, self.cfg.time_steps)
         return int(hidden), int(output)
 
+    def _output_error(self, fwd: Forward, label: int, target: np.ndarray) -> np.ndarray:
+        """e_k = g_k out_k - target_k, g_k per the config's ``output_error`` (module doc)."""
+        counted = fwd.output[0]
+        if self.cfg.output_error == "mistakes":
+            prediction = int(fwd.prediction[0])
+            counted = np.zeros_like(counted)
+            if prediction != label:
+                counted[[label, prediction]] = fwd.output[0, [label, prediction]]
+        return counted - target
+
     def _learn_snn(self, fwd: Forward, label: int, sample: int) -> None:
         cfg, ar, st = self.cfg, self.arith, self.state
         key_h, key_o = self._keys(sample)
@@ -239,7 +250,7 @@ class NacaNetwork:
                         ar.frac("update_hidden"), key_h)
         fwd.work.hidden_updates += len(rows) * len(cols)
         # Output: v_k = -eta_o (cnt_k - T y_k), times P_jk = sum_t s_j(t) h_k(t).
-        error = fwd.output[0] - ar.target(np.array([label]), cfg.time_steps)[0]
+        error = self._output_error(fwd, label, ar.target(np.array([label]), cfg.time_steps)[0])
         v_o = ar.update_value("output", error, 0)
         s_h, h_o = fwd.s_hidden[0], fwd.h_output[0]
         if cfg.output_rule == "last_step":
@@ -263,7 +274,7 @@ class NacaNetwork:
         ar.apply_update("hidden", st.w_hidden, rows, cols, delta,
                         ar.frac("update_hidden") + ar.input_frac(), key_h)
         # Output: v_k = -eta_o (o_k - y_k) sigmoid'(z_k), times a_j.
-        error = fwd.output[0] - ar.target(np.array([label]), 1 << act_frac)[0]
+        error = self._output_error(fwd, label, ar.target(np.array([label]), 1 << act_frac)[0])
         v_o = ar.update_value("output", error * fwd.h_output[0, 0], 2 * act_frac)
         a = fwd.s_hidden[0, 0]
         rows_o, cols_o = np.flatnonzero(a), np.flatnonzero(v_o)

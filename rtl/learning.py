@@ -101,11 +101,14 @@ class HiddenUpdatePacker(wiring.Component):
 
 class OutputErrorUnit(wiring.Component):
     """The output rule's per-neuron words: ``v_k = q(-lr_o * (count_k - T * [k == label]))``
-    in the update_output format, as one :class:`SynapseArray` update beat (G = 1).
+    in the update_output format, as one :class:`SynapseArray` update beat (G = 1). With the
+    config's ``output_error = "mistakes"`` count_k enters only for k in {label, prediction}
+    when the two differ (``NacaConfig.output_error``).
 
     Members
     -------
-    lr: In(learning rate); counts: In(the output spike counts), held during the pass.
+    lr: In(learning rate); counts: In(the output spike counts); prediction: In(their argmax);
+        all three held during the pass.
     i: In(stream of label)
     o: Out(stream of {group, values[C]})
 
@@ -121,6 +124,7 @@ class OutputErrorUnit(wiring.Component):
         super().__init__({
             "lr": In(shape_of(cfg.formats.learning_rate)),
             "counts": In(ArrayLayout(count_shape(cfg), c)),
+            "prediction": In(index_shape(c)),
             "i": In(stream.Signature(index_shape(c))),
             "o": Out(stream.Signature(updates_layout(cfg, "output", c))),
         })
@@ -131,7 +135,11 @@ class OutputErrorUnit(wiring.Component):
         m = Module()
         label = Signal.like(self.i.payload)
         k = Signal(range(c))
-        error = self.counts[k] - Mux(k == label, steps, 0)
+        counted = self.counts[k]
+        if cfg.output_error == "mistakes":     # only a mistake's label and winner count
+            competed = (self.prediction != label) & ((k == label) | (k == self.prediction))
+            counted = Mux(competed, counted, 0)
+        error = counted - Mux(k == label, steps, 0)
         bits = steps.bit_length()                    # of the error's magnitude
         magnitude = Signal(bits)                     # its bits still to add, highest first
         remaining = Signal(range(bits + 1))

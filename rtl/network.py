@@ -55,12 +55,13 @@ class NacaCore(wiring.Component):
     Per sample: the N pixel beats are stored (with ``mask_delta``, the task-free neuron mask is
     computed from them, H + 3 cycles); T steps run as a pipeline (encoder, event FIFO,
     hidden synapses over P lanes, hidden neurons, output synapses over C lanes, output neurons,
-    spike counts, the correlator). When training, the modulator broadcasts the label's words to
-    the hidden core and the error unit the output words; the encoder replays the last step's
-    inputs into the hidden learning sweep while the correlator sweeps the output synapses. Then
-    the result leaves and the sample counter advances. Streams that leave block RAM or cross
-    the chip (the currents, the update words, the learning rows) pass two-beat FIFOs, so that
-    units meet at registers.
+    spike counts, the correlator). The prediction (the counts' argmax) is decided next, as the
+    output error of ``output_error = "mistakes"`` needs it. When training, the modulator
+    broadcasts the label's words to the hidden core and the error unit the output words; the
+    encoder replays the last step's inputs into the hidden learning sweep while the correlator
+    sweeps the output synapses. Then the result leaves and the sample counter advances.
+    Streams that leave block RAM or cross the chip (the currents, the update words, the
+    learning rows) pass two-beat FIFOs, so that units meet at registers.
 
     Parameters
     ----------
@@ -90,7 +91,7 @@ class NacaCore(wiring.Component):
     hidden_synapses, output_synapses: the two :class:`SynapseArray` s (not ports; their
         ``banks`` may be inspected in simulation).
 
-    The prediction takes C cycles after the last step (or after learning).
+    The prediction takes C cycles after the last step, before learning.
     Cycles per sample: about T * (N + G * active inputs) / overlap; :mod:`benchmarks.rtl_cycles`
     measures them. Back-pressure on ``o`` holds the core (and the counters) at the result.
     """
@@ -148,8 +149,13 @@ class NacaCore(wiring.Component):
         status = {reg: Signal(STATUS_WIDTH, name=reg.name.lower()) for reg in STATUS}
         label, train = Signal.like(self.i.payload.label), Signal()
         counts = Signal(ArrayLayout(count_shape(cfg), c))
+        # the prediction: argmax of the counts (lowest index on ties), one class per cycle
+        prediction = Signal.like(self.o.payload.prediction)
+        candidate = Signal(range(c))
+        best = Signal.like(counts[0])
         m.d.comb += [keys.seed.eq(seed), modulator.lr.eq(lr_hidden), error.lr.eq(lr_output),
-                     error.counts.eq(counts), packer.h.eq(hidden_neurons.h_out)]
+                     error.counts.eq(counts), error.prediction.eq(prediction),
+                     packer.h.eq(hidden_neurons.h_out)]
 
         # -- the datapath ----------------------------------------------------------------------
         wiring.connect(m, events.o, hidden.events)
@@ -222,10 +228,6 @@ class NacaCore(wiring.Component):
         m.d.comb += [encoder.pixels.valid.eq(take_pixel),
                      encoder.pixels.payload.addr.eq(pixel),
                      encoder.pixels.payload.code.eq(self.i.payload.code)]
-        # the prediction: argmax of the counts (lowest index on ties), one class per cycle
-        prediction = Signal.like(self.o.payload.prediction)
-        candidate = Signal(range(c))
-        best = Signal.like(counts[0])
         m.d.comb += [self.o.payload.sample.eq(sample), self.o.payload.counts.eq(counts),
                      self.o.payload.prediction.eq(prediction)]
 
@@ -265,10 +267,18 @@ class NacaCore(wiring.Component):
                     with m.If(keys.i.ready):
                         m.d.sync += round_keys.eq(round_keys + 1)
                 with m.If((stepped == steps) & ~correlator.busy & (keys_in == 0b11)):
-                    with m.If(train):
-                        m.next = "UPDATES"
-                    with m.Else():
-                        m.next = "DECIDE"
+                    m.next = "DECIDE"
+            with m.State("DECIDE"):
+                # the prediction comes before learning: the "mistakes" output error needs it
+                current = counts[candidate]
+                with m.If((candidate == 0) | (current > best)):
+                    m.d.sync += [best.eq(current), prediction.eq(candidate)]
+                with m.If(candidate != c - 1):
+                    m.d.sync += candidate.eq(candidate + 1)
+                with m.Elif(train):
+                    m.next = "UPDATES"
+                with m.Else():
+                    m.next = "REPORT"
             with m.State("UPDATES"):
                 m.d.comb += [modulator.i.valid.eq(~words_sent[0]),
                              error.i.valid.eq(~words_sent[1])]
@@ -298,15 +308,7 @@ class NacaCore(wiring.Component):
                 with m.If(output.learn.valid & output.learn.ready & output.learn.payload.last):
                     m.d.sync += learned[1].eq(1)
                 with m.If(learned == 0b11):
-                    m.next = "DECIDE"     # every write-back has landed
-            with m.State("DECIDE"):
-                current = counts[candidate]
-                with m.If((candidate == 0) | (current > best)):
-                    m.d.sync += [best.eq(current), prediction.eq(candidate)]
-                with m.If(candidate == c - 1):
-                    m.next = "REPORT"
-                with m.Else():
-                    m.d.sync += candidate.eq(candidate + 1)
+                    m.next = "REPORT"     # every write-back has landed
             with m.State("REPORT"):
                 m.d.comb += self.o.valid.eq(1)
                 with m.If(self.o.ready):

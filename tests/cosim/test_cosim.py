@@ -97,7 +97,9 @@ def test_ten_thousand_digits_training_samples(digits_core):
 
 
 def test_class_incremental_run_with_the_task_free_mask(tmp_path):
-    cfg = NacaConfig.for_sizes(64, 100, 10, mask_delta=0.3, lr_halving_epochs=0)
+    # the chip's class-incremental learning: per-sample mask, output error on mistakes only
+    cfg = NacaConfig.for_sizes(64, 100, 10, mask_delta=0.3, lr_halving_epochs=0,
+                               output_error="mistakes")
     export_verilog(cfg, 10, tmp_path / "verilog")
     report = cosimulate(tmp_path / "verilog", tmp_path / "build", classes_per_task=1, tasks=3,
                         test_per_class=8, idle=0.1, backpressure=0.1)

@@ -125,8 +125,11 @@ def train_step(cfg, w_hid, w_out, table, u, label, sample):
     new_out = [row[:] for row in w_out]
     key_o = key(cfg.seed, ROUND_OUTPUT, sample, steps)
     first = 0 if cfg.output_rule == "accumulate" else steps - 1
+    prediction = counts.index(max(counts))              # the first of the largest counts
     for k in range(c):
-        error = counts[k] - (steps if k == label else 0)
+        counted = (cfg.output_error == "all"
+                   or (prediction != label and k in (label, prediction)))
+        error = (counts[k] if counted else 0) - (steps if k == label else 0)
         v = requantise(-cfg.code("lr_output") * error, lr_frac, f.update_output)
         for j in range(h):
             pre = sum(s_h[t][j] * h_o[t][k] for t in range(first, steps))

@@ -53,7 +53,8 @@ def test_class_incremental_writes_metrics_and_plots(tmp_path, capsys):
     assert main(["cl", "--limit", "200", "--classes-per-task", "5", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     runs = {(r["method"], r["setting"]) for r in metrics["results"]}
-    assert runs == {(m, s) for m in ("NACA fixed", "NACA float", "BP", "EWC", "EWC proximal")
+    assert runs == {(m, s) for m in ("NACA fixed", "NACA float", "BP", "BP mistakes", "EWC",
+                                     "EWC proximal")
                     for s in ("reference", "task_free")}
     assert all(len(r["average"]) == 2 for r in metrics["results"])
     assert metrics["cost"]["EWC"]["ops_per_sample"] > metrics["cost"]["NACA fixed"][

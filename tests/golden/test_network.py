@@ -52,6 +52,7 @@ def test_leak_floors_negative_membranes():
 @pytest.mark.parametrize("overrides", [
     {},
     {"output_rule": "last_step"},
+    {"output_error": "mistakes"},
     {"mask_delta": 0.3},
     {"sr_bits": 3},
     {"sr_bits": 0},
@@ -237,3 +238,68 @@ def test_membrane_clamp_is_skipped_only_where_it_cannot_act():
     for _ in range(200):
         v = small.integrate("hidden", v, worst)
     assert small.membrane["hidden"].min_code < v[0] < 0
+
+
+@pytest.mark.parametrize("model", ["snn", "ann"])
+def test_mistakes_rule_changes_only_the_label_and_a_wrong_winner(model):
+    # The "mistakes" output error against the delta rule from the same weights and sample
+    # (and, for the SNN, against the naive model): a right prediction changes only the label's
+    # column; a wrong one only the label's and the winner's, exactly as the delta rule does.
+    # Positive output weights make most classes fire, so the delta rule moves other columns.
+    cfg = NacaConfig.for_sizes(13, 7, 5, seed=7, lr_hidden=2.0**-5, lr_output=2.0**-5,
+                               model=model, **({"time_steps": 4} if model == "snn" else {}))
+    data = np.random.default_rng(4).random((40, cfg.n_inputs))
+    delta_rule = NacaNetwork(cfg)
+    delta_rule.state.w_output[:] = 2 * np.abs(delta_rule.state.w_output)
+    mistakes = NacaNetwork(replace(cfg, output_error="mistakes"))
+    outcomes, bystanders_moved = set(), 0
+    for sample, u in enumerate(data):
+        label = sample % cfg.n_classes
+        mistakes.state = delta_rule.state.copy()
+        before = delta_rule.state.copy()
+        fwd = delta_rule.train_sample(u, label, sample)
+        mistakes.train_sample(u, label, sample)
+        got = mistakes.state.w_output
+        if model == "snn":
+            _, _, w_out = naive.train_step(mistakes.cfg, before.w_hidden.tolist(),
+                                           before.w_output.tolist(),
+                                           before.modulation.tolist(), u, label, sample)
+            assert got.tolist() == w_out
+        assert np.array_equal(mistakes.state.w_hidden, delta_rule.state.w_hidden)
+        prediction = int(np.argmax(fwd.output[0]))
+        moved = [label, prediction] if prediction != label else [label]
+        others = [k for k in range(cfg.n_classes) if k not in moved]
+        assert np.array_equal(got[:, others], before.w_output[:, others])
+        if prediction != label:
+            assert np.array_equal(got[:, moved], delta_rule.state.w_output[:, moved])
+        outcomes.add((prediction == label, bool(np.any(got != before.w_output))))
+        bystanders_moved += bool(np.any(delta_rule.state.w_output[:, others]
+                                        != before.w_output[:, others]))
+    assert {(True, True), (False, True)} <= outcomes        # both branches, and real updates
+    assert bystanders_moved > 0         # the delta rule moved columns that "mistakes" kept
+
+
+@pytest.mark.parametrize("model", ["snn", "ann"])
+def test_bp_with_the_mistakes_output_error(model):
+    # Each output column's gradient depends on its own error only: under "mistakes" a wrong
+    # prediction's two columns equal plain BP's, and every column but the label's and a wrong
+    # winner's is 0.
+    cfg = NacaConfig.for_sizes(13, 7, 5, seed=7, model=model,
+                               **({"time_steps": 4} if model == "snn" else {}))
+    plain, mistakes = BpNetwork(cfg), BpNetwork(replace(cfg, output_error="mistakes"))
+    plain.state.w_output[:] = 2 * np.abs(plain.state.w_output)
+    mistakes.state = plain.state.copy()
+    data = np.random.default_rng(5).random((30, cfg.n_inputs))
+    branches = set()
+    for sample, u in enumerate(data):
+        label = sample % cfg.n_classes
+        fwd, (_, g_plain) = plain.gradients(u, label, sample)
+        _, (_, g_mistakes) = mistakes.gradients(u, label, sample)
+        prediction = int(np.argmax(fwd.output[0]))
+        moved = [label, prediction] if prediction != label else [label]
+        others = [k for k in range(cfg.n_classes) if k not in moved]
+        assert not g_mistakes[:, others].any()
+        if prediction != label:
+            assert np.array_equal(g_mistakes[:, moved], g_plain[:, moved])
+        branches.add(prediction == label)
+    assert branches == {True, False}

@@ -84,13 +84,16 @@ def test_modulator_matches_golden_broadcast(stall, sizes, lr):
 
 
 @pytest.mark.parametrize("lr", [2.0**-9, 0.0123, 0.061])
-def test_output_error_words_match_golden(lr):
-    # every error from -T (label never fired) to +T (another class fired every step)
-    cfg = NacaConfig.for_sizes(64, 100, 10, lr_output=lr)
+@pytest.mark.parametrize("output_error", ["all", "mistakes"])
+def test_output_error_words_match_golden(lr, output_error):
+    # every error from -T (label never fired) to +T (another class fired every step), with
+    # right and wrong predictions
+    cfg = NacaConfig.for_sizes(64, 100, 10, lr_output=lr, output_error=output_error)
     steps, c = cfg.time_steps, cfg.n_classes
     gen = np.random.default_rng(1)
     cases = [(np.full(c, steps), 0), (np.zeros(c, int), 9)]
     cases += [(gen.integers(0, steps + 1, c), int(gen.integers(c))) for _ in range(6)]
+    cases += [(counts, int(np.argmax(counts))) for counts, _ in cases[2:4]]   # right ones
     dut = OutputErrorUnit(cfg)
     got = []
 
@@ -98,13 +101,20 @@ def test_output_error_words_match_golden(lr):
         ctx.set(dut.lr, cfg.code("lr_output"))
         for counts, label in cases:
             ctx.set(dut.counts, [int(k) for k in counts])
+            ctx.set(dut.prediction, int(np.argmax(counts)))
             await stream_put_all(ctx, dut.i, [label])
             beat = await stream_get(ctx, dut.o)
             got.append([int(v) for v in beat.values])
 
     simulate(dut, bench)
     arith = FixedPoint(cfg)
-    expected = [arith.update_value("output", counts - steps * (np.arange(c) == label), 0).tolist()
-                for counts, label in cases]
+    expected = []
+    for counts, label in cases:
+        prediction = int(np.argmax(counts))
+        if output_error == "mistakes":      # a wrong prediction's two rows count
+            rows = [label, prediction] if prediction != label else []
+            counts = np.where(np.isin(np.arange(c), rows), counts, 0)
+        error = counts - steps * (np.arange(c) == label)
+        expected.append(arith.update_value("output", error, 0).tolist())
     assert any(v != 0 for row in expected for v in row)
     assert got == expected

@@ -35,13 +35,16 @@ def status_of(work: WorkCounts) -> dict:
 
 
 def train_on_core(cfg, lanes, samples, *, stall, train=True, start=0, baked=False,
-                  read_back=None, **core_options):
+                  read_back=None, state=None, **core_options):
     """Train (or infer) ``samples`` of digits on the core and on the golden model side by side.
-    The initial state is loaded through the control port, or ``baked`` into the memories; at
+    The initial state (the config's, or ``state``) is loaded through the control port, or
+    ``baked`` into the memories; at
     the end, every weight (or ``read_back`` random ones per layer) is read back through the
     port. Returns the mismatches found (an empty list when the two agree)."""
     data = datasets.load("digits")
     net = NacaNetwork(cfg)
+    if state is not None:
+        net.state = state.copy()
     core = NacaCore(cfg, lanes=lanes, state=net.state if baked else None, **core_options)
     problems, work = [], WorkCounts()
 
@@ -143,6 +146,24 @@ def test_configs_the_core_cannot_build_are_refused(overrides, message):
 def test_core_with_the_task_free_neuron_mask():
     cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=4, mask_delta=0.3)
     assert train_on_core(cfg, 8, 5, stall=0.1, baked=True, read_back=50) == []
+
+
+def test_core_with_the_mistakes_output_error():
+    # positive output weights: several classes fire, so the rule's choice of rows matters
+    cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=4, output_error="mistakes")
+    state = NacaNetwork(cfg).state
+    state.w_output[:] = np.abs(state.w_output)
+    assert train_on_core(cfg, 5, 8, stall=0.1, state=state) == []
+    # the golden model's two rules part ways on these samples (so the rule was exercised)
+    finals = []
+    for rule in ("all", "mistakes"):
+        net = NacaNetwork(replace(cfg, output_error=rule))
+        net.state = state.copy()
+        data = datasets.load("digits")
+        for n in range(8):
+            net.train_sample(data.x_train[n], int(data.y_train[n]), n)
+        finals.append(net.state.w_output)
+    assert not np.array_equal(*finals)
 
 
 def test_memories_that_cannot_fit_a_device_are_named():
