@@ -155,11 +155,10 @@ def test_core_with_the_mistakes_output_error():
     state.w_output[:] = np.abs(state.w_output)
     assert train_on_core(cfg, 5, 8, stall=0.1, state=state) == []
     # the golden model's two rules part ways on these samples (so the rule was exercised)
-    finals = []
+    data, finals = datasets.load("digits"), []
     for rule in ("all", "mistakes"):
         net = NacaNetwork(replace(cfg, output_error=rule))
         net.state = state.copy()
-        data = datasets.load("digits")
         for n in range(8):
             net.train_sample(data.x_train[n], int(data.y_train[n]), n)
         finals.append(net.state.w_output)
