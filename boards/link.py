@@ -83,7 +83,7 @@ class HostLink(wiring.Component):
         final = Signal(16)                   # the index of the payload's last byte
         crc = Signal(16, init=0xFFFF)
         crc_next = crc16_step(m, crc, byte)
-        received_crc, received_crc_high = Signal(8), Signal(8)
+        crc_ok = Signal()                    # the received CRC's bytes so far match
         idle_cycles = Signal(range(self._timeout + 1))
         stray = Signal()                     # the error for a run of stray bytes was sent
         error = Signal(8)
@@ -203,15 +203,15 @@ class HostLink(wiring.Component):
                 with m.If(got & (count == final)):
                     m.next = "CRC_LOW"
             with m.State("CRC_LOW"):
-                frame_byte("CRC_HIGH", received_crc.eq(byte))
+                frame_byte("CRC_HIGH", crc_ok.eq(byte == crc[:8]))
             with m.State("CRC_HIGH"):
-                frame_byte("CHECK", received_crc_high.eq(byte))
+                frame_byte("CHECK", crc_ok.eq(crc_ok & (byte == crc[8:])))
             with m.State("CHECK"):
                 # the frame is whole (bytes arriving now belong to no frame and are dropped)
                 m.d.comb += self.busy.eq(1)
                 m.d.sync += [count.eq(0), field.eq(0), status_index.eq(0),
                              reply_command.eq(command | REPLY)]
-                with m.If((received_crc_high != crc[8:]) | (received_crc != crc[:8])):
+                with m.If(~crc_ok):
                     m.d.sync += error.eq(Error.BAD_CRC)
                     m.next = "ERROR"
                 with m.Elif(~known):

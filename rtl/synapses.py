@@ -167,6 +167,12 @@ class SynapseArray(wiring.Component):
         sweeping = Signal()                       # accumulating one input over the G groups
         group = Signal(range(g_count))
         base = Signal(range(self._fan_in * g_count))
+        # each stream's row address, formed from its own payload (kept apart, so that the
+        # handshake choosing between them comes after the products, not before them)
+        event_base = Signal.like(base, attrs={"keep": 1})
+        learn_base = Signal.like(base, attrs={"keep": 1})
+        m.d.comb += [event_base.eq(self.events.payload.index * g_count),
+                     learn_base.eq(self.learn.payload.index * g_count)]
         # the forward sweep's stages: 1 reads the accumulator, 2 adds the held weight
         fetched, fetched_group = Signal(), Signal.like(group)
         pending, pending_group = Signal(), Signal.like(group)
@@ -210,11 +216,11 @@ class SynapseArray(wiring.Component):
         ]
         with m.If(take & self.events.payload.spike):
             m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(0),
-                         base.eq(self.events.payload.index * g_count)]
+                         base.eq(event_base)]
         with m.Elif(take_learn & self.learn.payload.spike):
             m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(1), first_neuron.eq(0),
                          row.eq(self.learn.payload.index),
-                         base.eq(self.learn.payload.index * g_count)]
+                         base.eq(learn_base)]
             if factors is not None:
                 m.d.sync += factors.eq(self.learn.payload.factors)
         with m.Elif(sweeping):
