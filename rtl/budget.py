@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..golden_model.config import NacaConfig
+from .control import layer_lanes
 from .synapses import lane_groups
 
 #: Block RAM of the target devices in bytes. The iCE40UP5K's 128 KiB of SPRAM is not usable
@@ -16,13 +17,15 @@ def core_memory_bytes(cfg: NacaConfig, lanes: int) -> dict[str, int]:
     """Bytes of every memory of :class:`NacaCore` (padded lanes included)."""
     f = cfg.formats
     n, h, c = cfg.n_inputs, cfg.n_hidden, cfg.n_classes
+    output_lanes = layer_lanes(cfg, "output", lanes)
 
     def size(count: int, bits: int) -> int:
         return (count * bits + 7) // 8
 
     need = {
         "hidden weights": size(n * lane_groups(h, lanes) * lanes, f.weight_hidden.width),
-        "output weights": size(h * c, f.weight_output.width),
+        "output weights": size(h * lane_groups(c, output_lanes) * output_lanes,
+                               f.weight_output.width),
         "modulation table": size(c * h, f.modulation.width),
         "input codes": size(n, f.input.width) * (2 if cfg.mask_delta is not None else 1),
         "neuron state": size(h, f.membrane_hidden.width + 1) + size(c, f.membrane_output.width + 1),

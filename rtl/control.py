@@ -54,15 +54,16 @@ def bank_address_bits(cfg: NacaConfig, layer: str, lanes: int) -> int:
 def control_layout(cfg: NacaConfig, lanes: int) -> StructLayout:
     """A control-port access: ``write`` with ``data``, or a read answered on ``control_data``."""
     hidden = bank_address_bits(cfg, "hidden", lanes) + index_shape(lanes).width
-    output = bank_address_bits(cfg, "output", cfg.n_classes) + index_shape(cfg.n_classes).width
+    output_lanes = layer_lanes(cfg, "output", lanes)
+    output = bank_address_bits(cfg, "output", output_lanes) + index_shape(output_lanes).width
     table = index_shape(cfg.n_classes * cfg.n_hidden).width
     return StructLayout({"write": 1, "target": 2, "addr": max(hidden, output, table, 5),
                          "data": DATA})
 
 
 def layer_lanes(cfg: NacaConfig, layer: str, lanes: int) -> int:
-    """The lanes of ``layer``: P for the hidden layer, C (one group) for the output layer."""
-    return lanes if layer == "hidden" else cfg.n_classes
+    """The lanes of ``layer``: P for the hidden layer, min(P, C) for the output layer."""
+    return lanes if layer == "hidden" else min(lanes, cfg.n_classes)
 
 
 def weight_address(cfg: NacaConfig, lanes: int, layer: str, i: int, j: int) -> int:

@@ -101,40 +101,43 @@ class HiddenUpdatePacker(wiring.Component):
 
 class OutputErrorUnit(wiring.Component):
     """The output rule's per-neuron words: ``v_k = q(-lr_o * (count_k - T * [k == label]))``
-    in the update_output format, as one :class:`SynapseArray` update beat (G = 1). With the
-    config's ``output_error = "mistakes"`` count_k enters only for k in {label, prediction}
-    when the two differ (``NacaConfig.output_error``).
+    in the update_output format, as :class:`SynapseArray` update beats of P words (neuron
+    k = g*P + p; a padded last group carries zeros). With the config's
+    ``output_error = "mistakes"`` count_k enters only for k in {label, prediction} when the
+    two differ (``NacaConfig.output_error``).
 
     Members
     -------
     lr: In(learning rate); counts: In(the output spike counts); prediction: In(their argmax);
         all three held during the pass.
     i: In(stream of label)
-    o: Out(stream of {group, values[C]})
+    o: Out(stream of {group, values[P]})
 
     The error is a small integer (at most T in magnitude), so its product with the rate is
     formed serially, a bit of the error per cycle (one adder, no multiplier). Latency
-    C * (B + 2) cycles from the label, B = T.bit_length() (per neuron: the error, B product
-    steps, the rounding); the beat is held until taken, and the next label waits for it.
+    C * (B + 2) cycles from the label to the last beat, B = T.bit_length() (per neuron: the
+    error, B product steps, the rounding), plus the cycles each beat waits to be taken: a
+    beat is held until taken, the next group's words wait for it, and so does the next label.
     """
 
-    def __init__(self, cfg: NacaConfig):
-        self._cfg = cfg
+    def __init__(self, cfg: NacaConfig, *, lanes: int):
+        self._cfg, self._lanes = cfg, lanes
         c = cfg.n_classes
         super().__init__({
             "lr": In(shape_of(cfg.formats.learning_rate)),
             "counts": In(ArrayLayout(count_shape(cfg), c)),
             "prediction": In(index_shape(c)),
             "i": In(stream.Signature(index_shape(c))),
-            "o": Out(stream.Signature(updates_layout(cfg, "output", c))),
+            "o": Out(stream.Signature(updates_layout(cfg, "output", lanes))),
         })
 
     def elaborate(self, platform):
-        cfg, f = self._cfg, self._cfg.formats
+        cfg, f, lanes = self._cfg, self._cfg.formats, self._lanes
         c, steps = cfg.n_classes, cfg.time_steps
         m = Module()
         label = Signal.like(self.i.payload)
         k = Signal(range(c))
+        lane = Signal(range(lanes))
         counted = self.counts[k]
         if cfg.output_error == "mistakes":     # only a mistake's label and winner count
             competed = (self.prediction != label) & ((k == label) | (k == self.prediction))
@@ -145,14 +148,15 @@ class OutputErrorUnit(wiring.Component):
         remaining = Signal(range(bits + 1))
         step = Signal(signed(len(self.lr) + 1))      # the rate, signed like -error
         product = Signal(signed(len(step) + bits))   # |lr| * |error| and the sign
-        m.d.comb += self.o.payload.group.eq(0)
         with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
+            # the next group starts from zeros (its padding lanes stay so)
+            m.d.sync += [self.o.valid.eq(0), self.o.payload.values.eq(0)]
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.i.ready.eq(~self.o.valid)
                 with m.If(self.i.valid & self.i.ready):
-                    m.d.sync += [label.eq(self.i.payload), k.eq(0)]
+                    m.d.sync += [label.eq(self.i.payload), k.eq(0), lane.eq(0),
+                                 self.o.payload.group.eq(0)]
                     m.next = "ERROR"
             with m.State("ERROR"):
                 m.d.sync += [magnitude.eq(abs(error)), remaining.eq(bits), product.eq(0),
@@ -165,13 +169,22 @@ class OutputErrorUnit(wiring.Component):
                 with m.If(remaining == 1):
                     m.next = "ROUND"
             with m.State("ROUND"):
-                m.d.sync += self.o.payload.values[k].eq(
+                m.d.sync += self.o.payload.values[lane].eq(
                     requantize(m, product, f.learning_rate.frac, f.update_output))
                 with m.If(k == c - 1):
                     m.d.sync += self.o.valid.eq(1)
                     m.next = "IDLE"
+                with m.Elif(lane == lanes - 1):
+                    m.d.sync += self.o.valid.eq(1)
+                    m.next = "SEND"
                 with m.Else():
-                    m.d.sync += k.eq(k + 1)
+                    m.d.sync += [k.eq(k + 1), lane.eq(lane + 1)]
+                    m.next = "ERROR"
+            with m.State("SEND"):
+                # a complete group waits to be taken before the next one is formed
+                with m.If(self.o.ready):
+                    m.d.sync += [k.eq(k + 1), lane.eq(0),
+                                 self.o.payload.group.eq(self.o.payload.group + 1)]
                     m.next = "ERROR"
         return m
 

@@ -7,7 +7,16 @@ from amaranth.lib.wiring import In, Out
 
 from ..golden_model.config import NacaConfig
 from ..golden_model.rng import Stream
-from .control import DATA, STATUS, STATUS_WIDTH, Register, Target, bank_address_bits, control_layout
+from .control import (
+    DATA,
+    STATUS,
+    STATUS_WIDTH,
+    Register,
+    Target,
+    bank_address_bits,
+    control_layout,
+    layer_lanes,
+)
 from .encoder import SpikeEncoder, event_layout
 from .fifo import StreamFifo, connect_buffered
 from .fixed import index_shape, shape_of
@@ -54,12 +63,12 @@ class NacaCore(wiring.Component):
 
     Per sample: the N pixel beats are stored (with ``mask_delta``, the task-free neuron mask is
     computed from them, H + 3 cycles); T steps run as a pipeline (encoder, event FIFO,
-    hidden synapses over P lanes, hidden neurons, output synapses over C lanes, output neurons,
-    spike counts, the correlator). The prediction (the counts' argmax) is decided next, as the
-    output error of ``output_error = "mistakes"`` needs it. When training, the modulator
-    broadcasts the label's words to the hidden core and the error unit the output words; the
-    encoder replays the last step's inputs into the hidden learning sweep while the correlator
-    sweeps the output synapses. Then the result leaves and the sample counter advances.
+    hidden synapses over P lanes, hidden neurons, output synapses over min(P, C) lanes, output
+    neurons, spike counts, the correlator). The prediction (the counts' argmax) is decided
+    next, as the output error of ``output_error = "mistakes"`` needs it. When training, the
+    modulator broadcasts the label's words to the hidden core and the error unit the output
+    words; the encoder replays the last step's inputs into the hidden learning sweep while the
+    correlator sweeps the output synapses. Then the result leaves and the sample counter advances.
     Streams that leave block RAM or cross the chip (the currents, the update words, the
     learning rows) pass two-beat FIFOs, so that units meet at registers.
 
@@ -68,7 +77,8 @@ class NacaCore(wiring.Component):
     cfg:
         The golden model's config: every width, constant and reset value comes from it.
     lanes:
-        P, the hidden layer's parallel lanes (:func:`synapses.lane_groups`).
+        P, the hidden layer's parallel lanes (:func:`synapses.lane_groups`); the output layer
+        has min(P, C) (:func:`control.layer_lanes`).
     fifo_depth:
         Input events buffered between the encoder and the hidden synapses.
     registered_streams:
@@ -103,7 +113,8 @@ class NacaCore(wiring.Component):
         self._hop = 2 if registered_streams else 0      # beats of each crossing's FIFO
         self.hidden_synapses = SynapseArray(cfg, "hidden", lanes=lanes,
                                             init=None if state is None else state.w_hidden)
-        self.output_synapses = SynapseArray(cfg, "output", lanes=cfg.n_classes,
+        self._output_lanes = layer_lanes(cfg, "output", lanes)
+        self.output_synapses = SynapseArray(cfg, "output", lanes=self._output_lanes,
                                             factor_shape=correlation_shape(cfg),
                                             init=None if state is None else state.w_output)
         self._modulator = ModulatorUnit(cfg, init=None if state is None else state.modulation)
@@ -127,13 +138,14 @@ class NacaCore(wiring.Component):
         sub.hidden = hidden = self.hidden_synapses
         sub.hidden_neurons = hidden_neurons = NeuronBank(cfg, "hidden", lanes=lanes)
         sub.output = output = self.output_synapses
-        sub.output_neurons = output_neurons = NeuronBank(cfg, "output", lanes=c)
+        sub.output_neurons = output_neurons = NeuronBank(cfg, "output",
+                                                         lanes=self._output_lanes)
         sub.hidden_spikes = hidden_spikes = StreamFifo(hidden_neurons.o.payload.shape(),
                                                        depth=h + 2)
         sub.correlator = correlator = Correlator(cfg)
         sub.modulator = modulator = self._modulator
         sub.packer = packer = HiddenUpdatePacker(cfg, lanes=lanes)
-        sub.error = error = OutputErrorUnit(cfg)
+        sub.error = error = OutputErrorUnit(cfg, lanes=self._output_lanes)
         masking = cfg.mask_delta is not None
         if masking:
             sub.mask = mask_unit = MaskUnit(cfg)
@@ -289,7 +301,9 @@ class NacaCore(wiring.Component):
                 with m.If(hidden.updates.valid & hidden.updates.ready
                           & (hidden.updates.payload.group == lane_groups(h, lanes) - 1)):
                     m.d.sync += words_loaded[0].eq(1)
-                with m.If(output.updates.valid & output.updates.ready):
+                with m.If(output.updates.valid & output.updates.ready
+                          & (output.updates.payload.group
+                             == lane_groups(c, self._output_lanes) - 1)):
                     m.d.sync += words_loaded[1].eq(1)
                 with m.If(words_loaded == 0b11):
                     m.next = "LEARN"
@@ -338,7 +352,7 @@ class NacaCore(wiring.Component):
         writing = self.control.valid & control_open & access.write
         reading = self.control.valid & control_open & ~access.write
         hidden_bits = bank_address_bits(cfg, "hidden", lanes)
-        output_bits = bank_address_bits(cfg, "output", c)
+        output_bits = bank_address_bits(cfg, "output", self._output_lanes)
         replying = Signal()                          # a read's answer is on its way
         source = Signal.like(access.target)
         register_value = Signal(DATA)

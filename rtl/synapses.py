@@ -64,8 +64,9 @@ class SynapseArray(wiring.Component):
     lanes:
         P, see :func:`lane_groups`.
     factor_shape:
-        When given, every learning beat carries one factor per lane (the output rule's
-        spike-h correlation of synapse (i, j)); this needs G = 1 (P >= the layer's neurons).
+        When given, every learning beat carries one factor per neuron of the layer (the
+        output rule's spike-h correlation of synapse (i, j)); group g's sweep takes those of
+        neurons g*P .. g*P+P-1.
     init:
         The (fan_in, neurons) weight codes the banks hold after configuration (default zeros).
 
@@ -85,7 +86,7 @@ class SynapseArray(wiring.Component):
         The sample's update words v_j (update format), loaded before learning.
     round_key: In(32)
         The sample's ROUND_HIDDEN (or ROUND_OUTPUT) key.
-    learn: In(stream of {index, spike, last[, factors[P]]})
+    learn: In(stream of {index, spike, last[, factors[n]]})
         The learning rows (``spike`` set), then a ``last`` beat; G cycles per row. The
         ``last`` beat is taken once every write-back of the sweep has landed.
     updates_written: Out(range(P + 1))
@@ -108,9 +109,6 @@ class SynapseArray(wiring.Component):
         n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
         self._fan_in, self._n, self._groups = fan_in, n, lane_groups(n, lanes)
         self._factor_shape = factor_shape
-        if factor_shape is not None and self._groups != 1:
-            raise ValueError(f"per-synapse factors need one group: lanes = {lanes} must be at "
-                             f"least the layer's {n} neurons")
         self._weight_fmt = getattr(cfg.formats, f"weight_{layer}")
         self._update_fmt = getattr(cfg.formats, f"update_{layer}")
         self._weight = shape_of(self._weight_fmt)
@@ -122,7 +120,7 @@ class SynapseArray(wiring.Component):
         event = StructLayout({"index": index_shape(fan_in), "spike": 1, "last": 1})
         learn = event if factor_shape is None else StructLayout({
             "index": index_shape(fan_in), "spike": 1, "last": 1,
-            "factors": ArrayLayout(factor_shape, lanes)})
+            "factors": ArrayLayout(factor_shape, n)})
         bank_addr = StructLayout({"bank": index_shape(lanes),
                                   "addr": index_shape(fan_in * self._groups)})
         super().__init__({
@@ -185,18 +183,20 @@ class SynapseArray(wiring.Component):
         first_neuron = Signal(range(g_count * p_lanes))   # group * P, counted up
         factors = None
         if self._factor_shape is not None:
-            factors = Signal.like(self.learn.payload.factors)
+            # the row's factors padded to G*P; each group takes the first P, then shifts them out
+            factors = Signal(ArrayLayout(self._factor_shape, g_count * p_lanes))
+            lane_factors = ArrayLayout(self._factor_shape, p_lanes)
         # The learning pipeline: stage k holds the group read k cycles ago.
         stage_fields = {"valid": 1, "addr": index_shape(self._fan_in * g_count),
                         "group": index_shape(g_count)}
         if factors is not None:
-            stage_fields["factors"] = factors.shape()
+            stage_fields["factors"] = lane_factors
         stage = [Signal(StructLayout(stage_fields), name=f"learn_stage{k}")
                  for k in range(LEARN_LATENCY + 1)]
         m.d.comb += [stage[0].valid.eq(sweeping & learning), stage[0].addr.eq(base + group),
                      stage[0].group.eq(group)]
         if factors is not None:
-            m.d.comb += stage[0].factors.eq(factors)
+            m.d.comb += stage[0].factors.eq(factors.as_value()[:lane_factors.size])
         shift(m, stage)
         learn_busy = Signal()               # stages 1 .. L hold a group: a register of its own
         m.d.sync += learn_busy.eq(Cat(s.valid for s in stage[:-1]) != 0)
@@ -222,12 +222,14 @@ class SynapseArray(wiring.Component):
                          row.eq(self.learn.payload.index),
                          base.eq(learn_base)]
             if factors is not None:
-                m.d.sync += factors.eq(self.learn.payload.factors)
+                m.d.sync += factors.eq(self.learn.payload.factors.as_value())
         with m.Elif(sweeping):
             with m.If(group == g_count - 1):
                 m.d.sync += sweeping.eq(0)
             with m.Else():
                 m.d.sync += [group.eq(group + 1), first_neuron.eq(first_neuron + p_lanes)]
+                if factors is not None:
+                    m.d.sync += factors.eq(factors.as_value() >> lane_factors.size)
         with m.If(take & self.events.payload.last):
             m.d.sync += draining.eq(1)
 

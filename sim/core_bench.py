@@ -8,7 +8,7 @@ import random
 import numpy as np
 
 from ..golden_model.config import NacaConfig
-from ..rtl.control import layer_lanes, signed_word
+from ..rtl.control import signed_word
 from ..rtl.synapses import bank_address, lane_groups
 from .streams import stream_get, stream_put
 
@@ -33,7 +33,7 @@ async def run_sample(ctx, core, cfg: NacaConfig, codes, label: int, train: bool,
 def peek_weights(ctx, cfg: NacaConfig, core, layer: str) -> np.ndarray:
     """The weight codes of ``layer`` as they sit in the banks, (fan_in, neurons)."""
     array = core.hidden_synapses if layer == "hidden" else core.output_synapses
-    lanes = layer_lanes(cfg, layer, len(array.banks))
+    lanes = len(array.banks)
     fan_in = cfg.n_inputs if layer == "hidden" else cfg.n_hidden
     n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
     groups = lane_groups(n, lanes)

@@ -83,9 +83,9 @@ def test_modulator_matches_golden_broadcast(stall, sizes, lr):
     assert rtl_modulation(cfg, table, cfg.code("lr_hidden"), labels, stall) == expected
 
 
-@pytest.mark.parametrize("lr", [2.0**-9, 0.0123, 0.061])
+@pytest.mark.parametrize("lr, lanes", [(2.0**-9, 10), (0.0123, 4), (0.061, 1)])
 @pytest.mark.parametrize("output_error", ["all", "mistakes"])
-def test_output_error_words_match_golden(lr, output_error):
+def test_output_error_words_match_golden(lr, lanes, output_error):
     # every error from -T (label never fired) to +T (another class fired every step), with
     # right and wrong predictions
     cfg = NacaConfig.for_sizes(64, 100, 10, lr_output=lr, output_error=output_error)
@@ -94,7 +94,8 @@ def test_output_error_words_match_golden(lr, output_error):
     cases = [(np.full(c, steps), 0), (np.zeros(c, int), 9)]
     cases += [(gen.integers(0, steps + 1, c), int(gen.integers(c))) for _ in range(6)]
     cases += [(counts, int(np.argmax(counts))) for counts, _ in cases[2:4]]   # right ones
-    dut = OutputErrorUnit(cfg)
+    dut = OutputErrorUnit(cfg, lanes=lanes)
+    groups = -(-c // lanes)
     got = []
 
     async def bench(ctx):
@@ -103,8 +104,14 @@ def test_output_error_words_match_golden(lr, output_error):
             ctx.set(dut.counts, [int(k) for k in counts])
             ctx.set(dut.prediction, int(np.argmax(counts)))
             await stream_put_all(ctx, dut.i, [label])
-            beat = await stream_get(ctx, dut.o)
-            got.append([int(v) for v in beat.values])
+            words = []
+            for g in range(groups):      # group g carries neurons g*P .. g*P+P-1
+                beat = await stream_get(ctx, dut.o, stall=random.Random(g),
+                                        stall_probability=0.3)
+                assert beat.group == g
+                words += [int(v) for v in beat.values]
+            assert not any(words[c:])     # the padded last group's lanes carry zeros
+            got.append(words[:c])
 
     simulate(dut, bench)
     arith = FixedPoint(cfg)

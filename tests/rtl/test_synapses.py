@@ -13,6 +13,7 @@ from naca.golden_model import datasets, rng
 from naca.golden_model.arith import FixedPoint
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import init_state
+from naca.rtl.learning import correlation_shape
 from naca.rtl.synapses import SynapseArray, lane_groups, weight_write_beats
 from naca.sim.streams import simulate, stream_get, stream_put_all
 
@@ -87,19 +88,12 @@ def test_impossible_lane_counts_are_refused(lanes, message):
         gc.collect()
 
 
-def test_factors_need_a_single_group():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnusedElaboratable)
-        with pytest.raises(ValueError, match="lanes = 5 must be at least the layer's 10"):
-            SynapseArray(NacaConfig.for_sizes(64, 100, 10), "output", lanes=5,
-                         factor_shape=4)
-        gc.collect()
-
-
-def rtl_learn(cfg, w, v, rows, key, lanes, stall):
-    """Load W and the per-neuron update words, sweep the learning rows, read W back."""
-    dut = SynapseArray(cfg, "hidden", lanes=lanes)
-    groups = lane_groups(cfg.n_hidden, lanes)
+def rtl_learn(cfg, w, v, rows, key, lanes, stall, *, layer="hidden", factors=None):
+    """Load W and the per-neuron update words, sweep the learning rows (with each row's
+    factors, for the output layer), read W back."""
+    dut = SynapseArray(cfg, layer, lanes=lanes,
+                       factor_shape=None if factors is None else correlation_shape(cfg))
+    groups = lane_groups(w.shape[1], lanes)
     loaded = weight_write_beats(w, lanes)
     back = []
 
@@ -113,8 +107,12 @@ def rtl_learn(cfg, w, v, rows, key, lanes, stall):
             {"group": g, "values": [int(x) for x in padded[g * lanes:(g + 1) * lanes]]}
             for g in range(groups)])
         beats = [{"index": int(i), "spike": 1, "last": 0} for i in rows]
-        await stream_put_all(ctx, dut.learn, [*beats, {"index": 0, "spike": 0, "last": 1}],
-                             seed=2, stall_probability=stall)
+        end = {"index": 0, "spike": 0, "last": 1}
+        if factors is not None:
+            for beat in beats:
+                beat["factors"] = [int(f) for f in factors[beat["index"]]]
+            end["factors"] = [0] * w.shape[1]
+        await stream_put_all(ctx, dut.learn, [*beats, end], seed=2, stall_probability=stall)
         for beat in loaded:
             await stream_put_all(ctx, dut.weight_read, [{"bank": beat["bank"],
                                                          "addr": beat["addr"]}])
@@ -142,3 +140,29 @@ def test_learning_sweep_matches_the_golden_hidden_update(lanes, stall):
     assert (net.state.w_hidden != before).sum() > 50
     after = rtl_learn(cfg, before, v, rows, key, lanes, stall)
     assert np.array_equal(after, net.state.w_hidden)
+
+
+@pytest.mark.parametrize("lanes, stall", [(10, 0.0), (4, 0.3), (3, 0.0), (1, 0.2)])
+def test_output_learning_sweep_over_groups_matches_the_golden_output_update(lanes, stall):
+    # the output rule's factors P_jk = sum_t s_j(t) h_k(t) of a real digits sample, the
+    # layer's C = 10 neurons over ``lanes`` lanes (G = ceil(10 / lanes) groups, padded);
+    # positive output weights, so that every output neuron fires and has an error
+    from naca.golden_model.network import NacaNetwork
+
+    data = datasets.load("digits")
+    cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=8, lr_output=2.0**-4)
+    net = NacaNetwork(cfg)
+    net.state.w_output[:] = np.abs(net.state.w_output)
+    before = net.state.w_output.copy()
+    sample, label = 7, int(data.y_train[7])
+    fwd = net.train_sample(data.x_train[sample], label, sample)
+    ar = net.arith
+    error = net._output_error(fwd, label, ar.target(np.array([label]), cfg.time_steps)[0])
+    v = ar.update_value("output", error, 0)
+    factors = fwd.s_hidden[0].T.astype(np.int64) @ fwd.h_output[0].astype(np.int64)
+    rows = np.flatnonzero(factors.any(axis=1))
+    key = net._keys(sample)[1]
+    assert fwd.output[0].all() and (net.state.w_output != before).sum() > 200
+    assert len(np.unique(factors[rows])) > 3       # the factors differ between synapses
+    after = rtl_learn(cfg, before, v, rows, key, lanes, stall, layer="output", factors=factors)
+    assert np.array_equal(after, net.state.w_output)
