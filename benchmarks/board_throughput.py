@@ -71,7 +71,7 @@ def main() -> None:
                 raise SystemExit(f"{path}: network {report['network']} has no benchmark "
                                  f"dataset; use one of {', '.join(NETWORKS)}")
             cycles = measure(report["network"], report["lanes"], args.train, 1, Path(scratch),
-                             registered_streams=BOARDS[report["board"]].registered_streams)
+                             **BOARDS[report["board"]].core_options)
             row = throughput(report, cycles["train_cycles_per_sample"])
             rows.append(row)
             print(f"{row['board']:>10} {row['network']:>10} {row['lanes']:>3} "

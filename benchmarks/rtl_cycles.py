@@ -27,14 +27,13 @@ NETWORKS = {"64-100-10": ("digits", (64, 100, 10)), "784-100-10": ("mnist5k", (7
 TABLE = ["64-100-10", "784-100-10"]
 
 
-def measure(name: str, lanes: int, train: int, test: int, scratch: Path, *,
-            registered_streams: bool = True) -> dict:
-    """Cycles per sample of ``name`` on ``lanes`` lanes; ``registered_streams`` as in
-    :class:`naca.rtl.network.NacaCore` (False: the iCEBreaker's compact core)."""
+def measure(name: str, lanes: int, train: int, test: int, scratch: Path,
+            **core_options) -> dict:
+    """Cycles per sample of ``name`` on ``lanes`` lanes; ``core_options`` as in
+    :class:`naca.rtl.network.NacaCore` (a board's: :attr:`naca.boards.build.Board.core_options`)."""
     dataset, sizes = NETWORKS[name]
     folder = scratch / f"{name}-p{lanes}"
-    export_verilog(NacaConfig.for_sizes(*sizes), lanes, folder / "verilog",
-                   registered_streams=registered_streams)
+    export_verilog(NacaConfig.for_sizes(*sizes), lanes, folder / "verilog", **core_options)
     report = cosimulate(folder / "verilog", folder / "build", dataset=dataset, samples=train,
                         test_samples=test, idle=0.0, backpressure=0.0)
     learned, inferred = report["status"], report["test"]["status"]

@@ -45,8 +45,15 @@ class Board:
     leds: int
     bitstream: str
     registered_streams: bool    # FIFOs between the units (see NacaCore): for the faster clock
+    single_port_weights: bool   # the hidden weights in single-port memories (see NacaCore)
     synth_opts: str = ""
     after_read: str = ""        # Yosys commands run on the design before synthesis
+
+    @property
+    def core_options(self) -> dict:
+        """The :class:`NacaCore` keywords of this board's form of the core."""
+        return {"registered_streams": self.registered_streams,
+                "single_port_weights": self.single_port_weights}
 
     @property
     def script_after_read(self) -> str:
@@ -60,6 +67,14 @@ class Board:
 #: goes to block RAM, small ones included (Yosys would build them from flip-flops).
 ICE40_SMALL_MEMORIES_IN_BLOCK_RAM = ("memory_collect\nsetattr -set ram_style \"block\" "
                                      "t:$mem_v2 r:SIZE=1 r:SIZE=2 r:SIZE=3 %u %u %d")
+#: The hidden weight memories (single-port, see NacaCore) go to the UP5K's SPRAM. SPRAM has no
+#: initial contents, so their initialiser cells (the run-time loaded weights start undefined
+#: there) are dropped before the memories are collected; Yosys maps a memory to SPRAM only
+#: without one.
+HIDDEN_WEIGHTS = "*.core.hidden/t:{cell} *.core.hidden/r:MEMID=\\weights* %i"
+ICE40_HIDDEN_WEIGHTS_UNINITIALISED = f"delete {HIDDEN_WEIGHTS.format(cell='$meminit_v2')}"
+ICE40_HIDDEN_WEIGHTS_IN_SPRAM = ("setattr -set ram_style \"huge\" "
+                                 + HIDDEN_WEIGHTS.format(cell="$mem_v2"))
 #: Yosys re-encodes a state machine (one-hot, shallower next-state logic) only if its state
 #: register has no initial value, and Amaranth gives every register one. The board top holds
 #: the design in reset until the PLL locks, and the reset sets every state register, so the
@@ -67,9 +82,12 @@ ICE40_SMALL_MEMORIES_IN_BLOCK_RAM = ("memory_collect\nsetattr -set ram_style \"b
 RECODED_STATE_MACHINES = "setattr -unset init w:*_state"
 
 BOARDS = {
-    "icebreaker": Board(ICEBreakerPlatform, "ice40up5k", 12e6, 30e6, 2, "bin", False, "-dsp",
-                        f"{RECODED_STATE_MACHINES}\n{ICE40_SMALL_MEMORIES_IN_BLOCK_RAM}"),
-    "ulx3s": Board(ULX3S_85F_Platform, "ecp5-85f", 25e6, 80e6, 3, "bit", True),
+    "icebreaker": Board(ICEBreakerPlatform, "ice40up5k", 12e6, 30e6, 2, "bin", False, True,
+                        "-dsp", "\n".join((RECODED_STATE_MACHINES,
+                                           ICE40_HIDDEN_WEIGHTS_UNINITIALISED,
+                                           ICE40_SMALL_MEMORIES_IN_BLOCK_RAM,
+                                           ICE40_HIDDEN_WEIGHTS_IN_SPRAM))),
+    "ulx3s": Board(ULX3S_85F_Platform, "ecp5-85f", 25e6, 80e6, 3, "bit", True, False),
 }
 
 def ice40_pll(input_hz: float, target_hz: float) -> tuple[dict, float]:
@@ -157,7 +175,7 @@ class BoardTop(Elaboratable):
         m.d.comb += [ClockSignal().eq(design_clock), ResetSignal().eq(~locked)]
         m.submodules.naca = naca = NacaUartTop(self._cfg, lanes=self._lanes,
                                                clock_hz=self.clock_hz, baud=self._baud,
-                                               registered_streams=board.registered_streams)
+                                               **board.core_options)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
@@ -178,22 +196,30 @@ def use_yowasp_tools() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
+def board_top(name: str, cfg: NacaConfig, lanes: int, baud: int,
+              clock_hz: float | None) -> tuple[Board, BoardTop, dict]:
+    """The board, its top at the design clock, and the options of its platform's build."""
+    if name not in BOARDS:
+        raise ValueError(f"unknown board {name!r}; choose one of {', '.join(BOARDS)}")
+    board = BOARDS[name]
+    top = BoardTop(name, cfg, lanes, baud, board.target_hz if clock_hz is None else clock_hz)
+    use_yowasp_tools()
+    # nextpnr finishes even when timing fails: the report then names the reached clock
+    options = {"script_after_read": board.script_after_read,
+               "nextpnr_opts": "--timing-allow-fail", "synth_opts": board.synth_opts}
+    return board, top, options
+
+
 def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
           baud: int = 115_200, clock_hz: float | None = None) -> dict:
     """Synthesise, place and route, pack; returns the report (also written as report.json).
     The design clock is the board's target, or the PLL's nearest clock at or below
     ``clock_hz``. Raises ValueError if the core does not fit or the clock is missed."""
-    if name not in BOARDS:
-        raise ValueError(f"unknown board {name!r}; choose one of {', '.join(BOARDS)}")
-    board = BOARDS[name]
-    check_fits(cfg, lanes, board.device)
-    top = BoardTop(name, cfg, lanes, baud, board.target_hz if clock_hz is None else clock_hz)
-    use_yowasp_tools()
+    if name in BOARDS:
+        check_fits(cfg, lanes, BOARDS[name].device)
+    board, top, options = board_top(name, cfg, lanes, baud, clock_hz)
     out = Path(out_dir)
     start = time.perf_counter()
-    # nextpnr finishes even when timing fails: the report then names the reached clock
-    options = {"script_after_read": board.script_after_read,
-               "nextpnr_opts": "--timing-allow-fail", "synth_opts": board.synth_opts}
     try:
         board.platform().build(top, name="naca",
                                build_dir=str(out), do_program=False, **options)
@@ -215,6 +241,51 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
                          f"rebuild with --clock {int(report['fmax_mhz'])} for a bitstream that "
                          f"meets timing")
     return report
+
+
+#: What each device has of the cells Yosys's synthesis counts (logic cells as LUT4s: the
+#: iCE40's logic cell holds one LUT4, a flip-flop and a carry, so the LUT4s are a lower bound).
+DEVICE_CELLS = {"ice40up5k": {"SB_LUT4": 5_280, "SB_RAM40_4K": 30, "SB_SPRAM256KA": 4,
+                              "SB_MAC16": 8},
+                "ecp5-85f": {"LUT4": 83_640, "DP16KD": 208, "MULT18X18D": 156}}
+
+
+def synthesise(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
+               baud: int = 115_200, clock_hz: float | None = None) -> dict:
+    """Yosys alone, without the block-RAM check, place and route or a bitstream: the cells
+    the design needs, also for one too big for the device. Returns the report (also written as
+    report.json): ``cells`` (every cell type Yosys counts), ``device_cells`` (the device's) and
+    ``over`` (the types the device has too few of; empty when synthesis counts say it fits)."""
+    board, top, options = board_top(name, cfg, lanes, baud, clock_hz)
+    out = Path(out_dir)
+    start = time.perf_counter()
+    board.platform().build(top, name="naca", do_build=False, **options).extract(str(out))
+    try:
+        subprocess.run([os.environ["YOSYS"], "-q", "-l", "naca.rpt", "naca.ys"], cwd=out,
+                       check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        raise ValueError(f"{name}: synthesis of {cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} "
+                         f"at {lanes} lanes failed; see {out / 'naca.rpt'}") from None
+    cells = parse_yosys_cells(out / "naca.rpt")
+    device = DEVICE_CELLS[board.device]
+    report = {"board": name, "device": board.device,
+              "network": f"{cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes}", "lanes": lanes,
+              "synth_only": True, "seconds": round(time.perf_counter() - start, 1),
+              "cells": cells, "device_cells": device,
+              "over": [cell for cell, have in device.items() if cells.get(cell, 0) > have]}
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def parse_yosys_cells(log: Path) -> dict[str, int]:
+    """The cell counts of the design's last statistics in a Yosys log (flattened design)."""
+    text = log.read_text(errors="replace")
+    last = text.rfind("Printing statistics.")
+    if last < 0:
+        raise ValueError(f"no statistics in {log}; see the log for the failure")
+    block = text[last:].split("=== design hierarchy ===")[0]
+    return {cell: int(count) for count, cell in re.findall(r"^\s+(\d+)\s+([A-Z]\w+)\s*$", block,
+                                                          re.M)}
 
 
 def build_failure(name: str, cfg: NacaConfig, lanes: int, out: Path) -> str:

@@ -38,8 +38,7 @@ def export_ice40_netlist(cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
     from .build import BOARDS, use_yowasp_tools
 
     board = BOARDS["icebreaker"]
-    top = NacaUartTop(cfg, lanes=lanes, clock_hz=clock_hz, baud=baud,
-                      registered_streams=board.registered_streams)
+    top = NacaUartTop(cfg, lanes=lanes, clock_hz=clock_hz, baud=baud, **board.core_options)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "design.il").write_text(rtlil.convert(top, name=UART_TOP))

@@ -58,6 +58,10 @@ class HostLink(wiring.Component):
     """
 
     def __init__(self, cfg: NacaConfig, *, lanes: int, timeout: int):
+        if cfg.n_inputs + 1 > MAX_PAYLOAD:
+            raise ValueError(f"n_inputs = {cfg.n_inputs}: a sample's frame ({cfg.n_inputs + 1} "
+                             f"bytes) would not fit the host link's {MAX_PAYLOAD}-byte frame "
+                             f"buffer; the link takes at most {MAX_PAYLOAD - 1} inputs")
         self._cfg, self._lanes, self._timeout = cfg, lanes, timeout
         super().__init__({
             "rx": In(stream.Signature(BYTE)),

@@ -15,8 +15,9 @@ from enum import IntEnum
 
 SYNC = 0xA5
 REPLY = 0x80
-#: Payload bytes a frame may carry (the board's frame buffer).
-MAX_PAYLOAD = 4096
+#: Payload bytes a frame may carry (the board's frame buffer: 4 of the UP5K's 30 block RAMs;
+#: a sample's frame, N + 1 bytes, must fit).
+MAX_PAYLOAD = 2048
 ACCESS_BYTES = 9          # target (1), address (4), data (4)
 READ_BYTES = 5            # target (1), address (4)
 

@@ -25,19 +25,22 @@ class NacaUartTop(wiring.Component):
 
     Board tops (:mod:`boards.build`) add the clock, the PLL and the pins. Without
     ``registered_streams`` the core and the link drop the FIFOs between their units (see
-    :class:`NacaCore`): smaller, for a slower clock.
+    :class:`NacaCore`): smaller, for a slower clock. ``single_port_weights`` as in
+    :class:`NacaCore`.
     """
 
     def __init__(self, cfg: NacaConfig, *, lanes: int, clock_hz: float, baud: int,
-                 registered_streams: bool = True):
+                 registered_streams: bool = True, single_port_weights: bool = False):
         self._cfg, self._lanes, self._registered = cfg, lanes, registered_streams
+        self._single_port = single_port_weights
         self._clock_hz, self._divisor = clock_hz, divisor_for(clock_hz, baud)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(3)})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = NacaCore(self._cfg, lanes=self._lanes,
-                                            registered_streams=self._registered)
+                                            registered_streams=self._registered,
+                                            single_port_weights=self._single_port)
         m.submodules.link = link = HostLink(self._cfg, lanes=self._lanes,
                                             timeout=self._divisor * 10 * TIMEOUT_BYTES)
         m.submodules.uart_rx = uart_rx = UartRx(self._divisor)

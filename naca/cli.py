@@ -25,7 +25,7 @@ from serial import SerialException
 
 from .boards.protocol import LinkError
 from .golden_model import datasets
-from .golden_model.config import DEFAULT_TIME_STEPS, NacaConfig
+from .golden_model.config import DEFAULT_TIME_STEPS, NacaConfig, OutputError
 from .golden_model.training import (
     History,
     evaluate,
@@ -49,13 +49,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = float("nan")
+        return float("nan")
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _number(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be zero or a positive number, not {text}")
     return value
 
 
@@ -247,7 +258,7 @@ class ClSetting(NamedTuple):
     mask_delta: float       # the neuron mask threshold, in raw intensity
     hidden_rate: float      # the learning rates, as multiples of the network size's
     output_rate: float      #   classification defaults
-    output_error: str       # NacaConfig.output_error
+    output_error: OutputError
 
 
 #: Per model, setting and kind of image, each is the best final average accuracy of a sweep
@@ -284,8 +295,8 @@ def cmd_cl(args: argparse.Namespace) -> int:
         naca_cfg[setting] = replace(
             base, mask_delta=chosen.mask_delta if args.mask_delta is None else args.mask_delta,
             output_error=args.output_error or chosen.output_error,
-            lr_hidden=min(chosen.hidden_rate * base.lr_hidden,
-                          base.formats.learning_rate.max_value),
+            lr_hidden=min((chosen.hidden_rate if args.hidden_rate is None else args.hidden_rate)
+                          * base.lr_hidden, base.formats.learning_rate.max_value),
             lr_output=min(chosen.output_rate * base.lr_output,
                           base.formats.learning_rate.max_value))
     tasks = incremental.make_tasks(data.n_classes, args.classes_per_task)
@@ -348,15 +359,23 @@ def cmd_cl(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .boards.build import build
+    from .boards.build import build, synthesise
 
     cfg, _ = _core_config(args)
     out = Path(args.output or f"build/{args.board}")
-    print(f"building {cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} at {args.lanes} lanes for "
-          f"the {args.board} in {out} (YoWASP; the first run compiles the tools)", flush=True)
-    report = build(args.board, cfg, args.lanes, out, baud=args.baud,
-                   clock_hz=None if args.clock is None else args.clock * 1e6)
+    print(f"{'synthesising' if args.synth_only else 'building'} {cfg.n_inputs}-{cfg.n_hidden}-"
+          f"{cfg.n_classes} at {args.lanes} lanes for the {args.board} in {out} (YoWASP; the "
+          f"first run compiles the tools)", flush=True)
+    run = synthesise if args.synth_only else build
+    report = run(args.board, cfg, args.lanes, out, baud=args.baud,
+                 clock_hz=None if args.clock is None else args.clock * 1e6)
     print(json.dumps(report, indent=2))
+    if args.synth_only and report["over"]:
+        over = "; ".join(f"{cell} {report['cells'][cell]:,} of {report['device_cells'][cell]:,}"
+                         for cell in report["over"])
+        print(f"error: by Yosys's count the design does not fit the {report['device']}: {over}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -497,6 +516,9 @@ def parser() -> argparse.ArgumentParser:
     cl.add_argument("--mask-delta", type=float,
                     help="NACA's neuron mask threshold in raw intensity, for both settings "
                          "(default: CL_NACA's, per model, setting and dataset)")
+    cl.add_argument("--hidden-rate", type=_non_negative_float,
+                    help="NACA's hidden learning rate as a multiple of the config's default, for "
+                         "both settings (default: CL_NACA's; 0 freezes the hidden layer)")
     cl.add_argument("--output-error", choices=("all", "mistakes"),
                     help="NACA's output error, for both settings (default: CL_NACA's)")
     cl.add_argument("--bp-lr", type=float, default=0.001, help="BP and EWC learning rate")
@@ -514,6 +536,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--clock", type=_positive_float,
                    help="design clock in MHz (default: 30 on the iCEBreaker, 80 on the ULX3S); "
                         "the PLL's nearest clock at or below it is used")
+    b.add_argument("--synth-only", action="store_true",
+                   help="Yosys only: the cells the design needs against the device's (no "
+                        "block-RAM check, no place and route, no bitstream)")
     b.add_argument("-o", "--output", help="build folder (default build/<board>)")
     b.set_defaults(func=cmd_build)
 

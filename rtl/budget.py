@@ -6,11 +6,12 @@ from ..golden_model.config import NacaConfig
 from .control import layer_lanes
 from .synapses import lane_groups
 
-#: Block RAM of the target devices in bytes. The iCE40UP5K's 128 KiB of SPRAM is not usable
-#: yet: a synapse bank reads and writes in the same cycle of its learning sweep, which
-#: single-port RAM cannot; so its 30 EBR of 512 B hold everything. ECP5-85F: 208 EBR of
-#: 18 kbit (2,304 B).
-DEVICES = {"ice40up5k": ("iCE40UP5K", 15_360), "ecp5-85f": ("ECP5-85F", 208 * 2_304)}
+#: Block RAM of the target devices in bytes, and their single-port RAM blocks of 256 kbit.
+#: iCE40UP5K: 30 EBR of 512 B, and 4 SPRAMs that hold the hidden weights (the iCEBreaker's
+#: core keeps them in single-port memories, see ``NacaCore(single_port_weights=True)``).
+#: ECP5-85F: 208 EBR of 18 kbit (2,304 B), no SPRAM.
+DEVICES = {"ice40up5k": ("iCE40UP5K", 15_360, 4), "ecp5-85f": ("ECP5-85F", 208 * 2_304, 0)}
+SPRAM_BITS = 256 * 1024
 
 
 def core_memory_bytes(cfg: NacaConfig, lanes: int) -> dict[str, int]:
@@ -34,15 +35,32 @@ def core_memory_bytes(cfg: NacaConfig, lanes: int) -> dict[str, int]:
     return need
 
 
+def hidden_spram_blocks(cfg: NacaConfig, lanes: int) -> int:
+    """SPRAM blocks of the single-port hidden weights: each memory (two lanes side by side in
+    a word, see :class:`SynapseArray`) takes whole blocks."""
+    width = cfg.formats.weight_hidden.width
+    depth = cfg.n_inputs * lane_groups(cfg.n_hidden, lanes)
+    return sum(-(-depth * width * min(2, lanes - first) // SPRAM_BITS)
+               for first in range(0, lanes, 2))
+
+
 def check_fits(cfg: NacaConfig, lanes: int, device: str) -> None:
     """Raise ValueError naming the memory, its size and the device's limit if the core does
     not fit ``device`` (a key of :data:`DEVICES`). Bytes are a lower bound: each memory also
-    rounds up to whole blocks."""
+    rounds up to whole blocks. On a device with SPRAM the hidden weights go there."""
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; known: {', '.join(DEVICES)}")
-    name, block = DEVICES[device]
+    name, block, sprams = DEVICES[device]
     need = core_memory_bytes(cfg, lanes)
     shape = f"{cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes}"
+    if sprams:
+        hidden = need.pop("hidden weights")
+        blocks = hidden_spram_blocks(cfg, lanes)
+        if blocks > sprams:
+            raise ValueError(f"{shape} at {lanes} lanes needs {blocks} SPRAM blocks for its "
+                             f"hidden weights ({hidden:,} B; two lanes share a memory of "
+                             f"whole blocks); the {name} has {sprams}. Use fewer lanes or a "
+                             f"smaller network")
     total = sum(need.values())
     if total > block:
         parts = ", ".join(f"{k} {v:,} B" for k, v in need.items())

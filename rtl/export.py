@@ -32,12 +32,12 @@ def hardware_description(cfg: NacaConfig, lanes: int, fifo_depth: int) -> dict:
 
 
 def export_verilog(cfg: NacaConfig, lanes: int, out_dir: str | Path, *, fifo_depth: int = 16,
-                   state=None, registered_streams: bool = True) -> Path:
+                   state=None, **core_options) -> Path:
     """Write ``naca_core.v``, ``config.json`` and ``hardware.json`` into ``out_dir``; returns
     the Verilog path. ``state`` bakes weights and the modulation table into the memories;
-    ``registered_streams`` as in :class:`NacaCore`."""
-    core = NacaCore(cfg, lanes=lanes, fifo_depth=fifo_depth, state=state,
-                    registered_streams=registered_streams)
+    ``core_options`` (``registered_streams``, ``single_port_weights``) as in
+    :class:`NacaCore`."""
+    core = NacaCore(cfg, lanes=lanes, fifo_depth=fifo_depth, state=state, **core_options)
     return write_export(out_dir, TOP, core, cfg, hardware_description(cfg, lanes, fifo_depth))
 
 

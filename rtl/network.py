@@ -85,6 +85,10 @@ class NacaCore(wiring.Component):
         Whether the streams that cross the chip pass two-beat FIFOs (see above). Without them
         the core is smaller (for the iCE40 at its lower clock) and a few cycles faster per
         sample; its results are the same.
+    single_port_weights:
+        Whether the hidden weights are in single-port memories (the iCE40's SPRAM; see
+        :class:`SynapseArray`): two lanes per memory word, the learning sweep at half rate.
+        Its results are the same.
     state:
         A :class:`golden_model.network.NetworkState` held in the memories after configuration
         (weights and modulation table baked into the bitstream); by default all zeros, to be
@@ -101,18 +105,19 @@ class NacaCore(wiring.Component):
     hidden_synapses, output_synapses: the two :class:`SynapseArray` s (not ports; their
         ``banks`` may be inspected in simulation).
 
-    The prediction takes C cycles after the last step, before learning.
-    Cycles per sample: about T * (N + G * active inputs) / overlap; :mod:`benchmarks.rtl_cycles`
+    The prediction takes C cycles after the last step. Cycles per sample: about
+    T * (N + G * active inputs) / overlap; :mod:`benchmarks.rtl_cycles`
     measures them. Back-pressure on ``o`` holds the core (and the counters) at the result.
     """
 
     def __init__(self, cfg: NacaConfig, *, lanes: int, fifo_depth: int = 16, state=None,
-                 registered_streams: bool = True):
+                 registered_streams: bool = True, single_port_weights: bool = False):
         check_buildable(cfg, lanes)
         self._cfg, self._lanes, self._fifo_depth = cfg, lanes, fifo_depth
         self._hop = 2 if registered_streams else 0      # beats of each crossing's FIFO
         self.hidden_synapses = SynapseArray(cfg, "hidden", lanes=lanes,
-                                            init=None if state is None else state.w_hidden)
+                                            init=None if state is None else state.w_hidden,
+                                            single_port=single_port_weights)
         self._output_lanes = layer_lanes(cfg, "output", lanes)
         self.output_synapses = SynapseArray(cfg, "output", lanes=self._output_lanes,
                                             factor_shape=correlation_shape(cfg),

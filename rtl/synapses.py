@@ -69,10 +69,17 @@ class SynapseArray(wiring.Component):
         neurons g*P .. g*P+P-1.
     init:
         The (fan_in, neurons) weight codes the banks hold after configuration (default zeros).
+    single_port:
+        Whether the weight memories have one port (the iCE40's SPRAM): two lanes then share a
+        memory, their weights side by side in one word, and the learning sweep starts a group
+        only every other cycle, so that its reads and its write-backs (one cycle later than
+        otherwise) fall on alternate cycles; forward sweeps are unchanged.
 
     Members
     -------
-    banks: the weight memories, one per lane (not ports; for inspection in simulation).
+    memories: the weight memories (not ports; for inspection in simulation): memory q holds
+        lanes q*K .. q*K+K-1, K = :attr:`lanes_per_memory`, lane q*K+k in bits k*w .. k*w+w-1
+        of each word (w the weight width).
     weight_write: In(stream of {bank, addr, data}); weight_read: In(stream of {bank, addr});
     weight_data: Out(stream of weight)
         Run-time load and read-back (see :func:`bank_address`); served only while idle, a
@@ -103,8 +110,9 @@ class SynapseArray(wiring.Component):
     """
 
     def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int, factor_shape=None,
-                 init=None):
+                 init=None, single_port: bool = False):
         self._cfg, self._layer, self._lanes = cfg, layer, lanes
+        self._single_port = single_port
         fan_in = cfg.n_inputs if layer == "hidden" else cfg.n_hidden
         n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
         self._fan_in, self._n, self._groups = fan_in, n, lane_groups(n, lanes)
@@ -113,10 +121,12 @@ class SynapseArray(wiring.Component):
         self._update_fmt = getattr(cfg.formats, f"update_{layer}")
         self._weight = shape_of(self._weight_fmt)
         self._acc = current_shape(cfg, layer)
-        #: The P weight banks (see :func:`bank_address`); simulations may inspect their data.
-        self.banks = tuple(memory.Memory(shape=self._weight, depth=fan_in * self._groups,
-                                         init=contents)
-                           for contents in bank_contents(init, lanes, (fan_in, n)))
+        #: Lanes whose weights share a memory word.
+        self.lanes_per_memory = 2 if single_port else 1
+        self.memories = tuple(
+            memory.Memory(shape=unsigned(len(words) * self._weight.width),
+                          depth=fan_in * self._groups, init=packed_words(words, self._weight.width))
+            for words in chunks(bank_contents(init, lanes, (fan_in, n)), self.lanes_per_memory))
         event = StructLayout({"index": index_shape(fan_in), "spike": 1, "last": 1})
         learn = event if factor_shape is None else StructLayout({
             "index": index_shape(fan_in), "spike": 1, "last": 1,
@@ -143,11 +153,21 @@ class SynapseArray(wiring.Component):
 
     def elaborate(self, platform):
         p_lanes, g_count = self._lanes, self._groups
+        per_memory, width = self.lanes_per_memory, self._weight.width
         m = Module()
         w_reads, w_writes, acc_reads, acc_writes, upd_reads = [], [], [], [], []
-        for p, bank in enumerate(self.banks):
+        for q, weights in enumerate(self.memories):
+            m.submodules[f"weights{q}"] = weights
+            w_writes.append(weights.write_port(granularity=width))   # an enable per lane
+            w_reads.append(weights.read_port())
+        # lane p's weight in its memory's read word
+        lane_weights = [w_reads[p // per_memory].data.word_select(p % per_memory, width)
+                        for p in range(p_lanes)]
+        if self._weight.signed:
+            lane_weights = [w.as_signed() for w in lane_weights]
+        for p in range(p_lanes):
             acc = memory.Memory(shape=self._acc, depth=g_count, init=[])
-            m.submodules[f"weights{p}"], m.submodules[f"acc{p}"] = bank, acc
+            m.submodules[f"acc{p}"] = acc
             upd = memory.Memory(shape=update_word_shape(self._cfg, self._layer), depth=g_count,
                                 init=[])
             m.submodules[f"updates{p}"] = upd
@@ -156,8 +176,6 @@ class SynapseArray(wiring.Component):
                          upd_write.data.eq(self.updates.payload.values[p]),
                          upd_write.en.eq(self.updates.valid & self.updates.ready)]
             upd_reads.append(upd.read_port())
-            w_writes.append(bank.write_port())
-            w_reads.append(bank.read_port())
             acc_writes.append(acc.write_port())
             acc_reads.append(acc.read_port(transparent_for=(acc_writes[-1],)))
 
@@ -191,9 +209,16 @@ class SynapseArray(wiring.Component):
                         "group": index_shape(g_count)}
         if factors is not None:
             stage_fields["factors"] = lane_factors
+        # with one port a group starts only on cycles of one parity, and its write-back comes
+        # a stage later: L - 2 stages from its read, an odd distance, so they never meet
+        late = int(self._single_port)
+        issuing = Signal(init=1)
+        if self._single_port:
+            m.d.sync += issuing.eq(~issuing)
         stage = [Signal(StructLayout(stage_fields), name=f"learn_stage{k}")
-                 for k in range(LEARN_LATENCY + 1)]
-        m.d.comb += [stage[0].valid.eq(sweeping & learning), stage[0].addr.eq(base + group),
+                 for k in range(LEARN_LATENCY + 1 + late)]
+        m.d.comb += [stage[0].valid.eq(sweeping & learning & issuing),
+                     stage[0].addr.eq(base + group),
                      stage[0].group.eq(group)]
         if factors is not None:
             m.d.comb += stage[0].factors.eq(factors.as_value()[:lane_factors.size])
@@ -202,7 +227,8 @@ class SynapseArray(wiring.Component):
         m.d.sync += learn_busy.eq(Cat(s.valid for s in stage[:-1]) != 0)
         read_bank = Signal.like(self.weight_read.payload.bank)
 
-        sweep_done = ~sweeping | (group == g_count - 1)
+        advancing = ~learning | issuing            # the sweep moves on to the next group
+        sweep_done = ~sweeping | ((group == g_count - 1) & advancing)
         idle = ~sweeping & ~accumulating & ~learn_busy & ~draining & ~reading
         take = self.events.valid & self.events.ready
         take_learn = self.learn.valid & self.learn.ready
@@ -223,7 +249,7 @@ class SynapseArray(wiring.Component):
                          base.eq(learn_base)]
             if factors is not None:
                 m.d.sync += factors.eq(self.learn.payload.factors.as_value())
-        with m.Elif(sweeping):
+        with m.Elif(sweeping & advancing):
             with m.If(group == g_count - 1):
                 m.d.sync += sweeping.eq(0)
             with m.Else():
@@ -239,8 +265,8 @@ class SynapseArray(wiring.Component):
                      pending.eq(fetched), pending_group.eq(fetched_group)]
         # Weight read-back: the memory's cycle and a register (every lane's read data is
         # registered: the forward sum's operand, and the read-back word), then held until taken.
-        held_weights = [Signal.like(r.data, name=f"held_weight{p}") for p, r in enumerate(w_reads)]
-        m.d.sync += [held.eq(r.data) for held, r in zip(held_weights, w_reads, strict=True)]
+        held_weights = [Signal(self._weight, name=f"held_weight{p}") for p in range(p_lanes)]
+        m.d.sync += [held.eq(w) for held, w in zip(held_weights, lane_weights, strict=True)]
         reading_back = serve_reads(m, self.weight_read, self.weight_data,
                                    Array(held_weights)[read_bank], allowed=idle, latency=2)
         with m.If(reading_back):
@@ -258,12 +284,13 @@ class SynapseArray(wiring.Component):
         drop = u_fmt.frac - w_fmt.frac
         keep = min(drop, self._cfg.sr_bits)
         col_bits = col_word_bits(self._n)
-        nonzero = []
+        nonzero, new_weights, lane_writes = [], [], []
         apply = stage[LEARN_LATENCY - 2]
         # with factors the update word is read a stage earlier: its product is two cycles
         # (the partial products of its high and low bits, then their sum)
         fetch = stage[LEARN_LATENCY - (4 if factors is not None else 3)]
-        written = stage[LEARN_LATENCY]
+        landed = stage[LEARN_LATENCY]          # the new weight is formed
+        written = stage[LEARN_LATENCY + late]
         # Four neighbouring neurons share a random word. When every group starts on a multiple
         # of four (P % 4 == 0) or there is one group, lanes 4q .. 4q+3 always share theirs and
         # take a fixed byte: one hash per four lanes. Otherwise each lane hashes its own.
@@ -308,25 +335,24 @@ class SynapseArray(wiring.Component):
                              term.eq((high << low_bits) + low)]
             v = term >> (drop - keep)
             rounded = (v + (rand >> (RANDOM_BYTE_BITS - keep))) >> keep if keep else v
-            step, weight = Signal.like(rounded, name=f"step{p}"), Signal.like(w_reads[p].data)
+            step, weight = Signal.like(rounded, name=f"step{p}"), Signal(self._weight)
             touched = Signal(name=f"touched{p}")
-            m.d.sync += [step.eq(rounded), weight.eq(w_reads[p].data), touched.eq(term != 0)]
-            nonzero.append(written.valid & touched)
+            m.d.sync += [step.eq(rounded), weight.eq(lane_weights[p]), touched.eq(term != 0)]
+            nonzero.append(landed.valid & touched)
             learned = requantize(m, weight + step, w_fmt.frac, w_fmt)
-            loading = self.weight_write.payload
+            if late:
+                learned_late = Signal.like(learned, name=f"learned{p}")
+                m.d.sync += learned_late.eq(learned)
+                learned = learned_late
+            new_weight = Signal(self._weight, name=f"new_weight{p}")
+            m.d.comb += new_weight.eq(Mux(written.valid, learned, self.weight_write.payload.data))
+            new_weights.append(new_weight)
+            lane_writes.append(written.valid | (self.weight_write.valid
+                                                & self.weight_write.ready
+                                                & (self.weight_write.payload.bank == p)))
             held_weight = held_weights[p]
             m.d.comb += [
-                w_writes[p].addr.eq(Mux(written.valid, written.addr, loading.addr)),
-                w_writes[p].data.eq(Mux(written.valid, learned, loading.data)),
-                w_writes[p].en.eq(written.valid | (self.weight_write.valid
-                                                   & self.weight_write.ready
-                                                   & (loading.bank == p))),
                 upd_reads[p].addr.eq(fetch.group),
-                # outside the sweeps the port serves read-back (whether a request is taken
-                # only decides whether its data is kept)
-                w_reads[p].addr.eq(Mux(apply.valid, apply.addr,
-                                       Mux(sweeping, base + group,
-                                           self.weight_read.payload.addr))),
                 acc_reads[p].addr.eq(Mux(reading, scan.addr, fetched_group)),
                 self.o.payload.currents[p].eq(acc_reads[p].data),
                 acc_writes[p].addr.eq(Mux(reading, scan.index, pending_group)),
@@ -334,7 +360,38 @@ class SynapseArray(wiring.Component):
                 acc_writes[p].en.eq(Mux(reading, leaving, pending)),
             ]
         m.d.comb += self.updates_written.eq(sum(nonzero))
+        # every lane of a memory is at the same address
+        write_addr = Mux(written.valid, written.addr, self.weight_write.payload.addr)
+        # outside the sweeps the read port serves read-back (whether a request is taken only
+        # decides whether its data is kept)
+        read_addr = Mux(apply.valid, apply.addr,
+                        Mux(sweeping, base + group, self.weight_read.payload.addr))
+        for q, (read, write) in enumerate(zip(w_reads, w_writes, strict=True)):
+            lanes = range(q * per_memory, min((q + 1) * per_memory, p_lanes))
+            m.d.comb += [write.data.eq(Cat(new_weights[p] for p in lanes)),
+                         write.en.eq(Cat(lane_writes[p] for p in lanes))]
+            if self._single_port:
+                # one address; the read is disabled while the word is written
+                shared = Signal.like(write.addr, name=f"address{q}")
+                m.d.comb += [shared.eq(Mux(write.en.any(), write_addr, read_addr)),
+                             write.addr.eq(shared), read.addr.eq(shared),
+                             read.en.eq(~write.en.any())]
+            else:
+                m.d.comb += [write.addr.eq(write_addr), read.addr.eq(read_addr)]
         return m
+
+
+def chunks(items: list, size: int) -> list[list]:
+    """``items`` in consecutive runs of ``size`` (the last one shorter)."""
+    return [items[k:k + size] for k in range(0, len(items), size)]
+
+
+def packed_words(banks: list[list[int]], width: int) -> list[int]:
+    """The words of a memory holding several lanes' banks of ``width``-bit codes side by side
+    (the first bank in the lowest bits)."""
+    mask = (1 << width) - 1
+    return [sum((code & mask) << (k * width) for k, code in enumerate(codes))
+            for codes in zip(*banks, strict=True)]
 
 
 def bank_contents(w, lanes: int, shape: tuple[int, int]) -> list[list[int]]:

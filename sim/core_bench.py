@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+from amaranth.hdl import Shape
 
 from ..golden_model.config import NacaConfig
 from ..rtl.control import signed_word
@@ -33,13 +34,15 @@ async def run_sample(ctx, core, cfg: NacaConfig, codes, label: int, train: bool,
 def peek_weights(ctx, cfg: NacaConfig, core, layer: str) -> np.ndarray:
     """The weight codes of ``layer`` as they sit in the banks, (fan_in, neurons)."""
     array = core.hidden_synapses if layer == "hidden" else core.output_synapses
-    lanes = len(array.banks)
     fan_in = cfg.n_inputs if layer == "hidden" else cfg.n_hidden
     n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
-    groups = lane_groups(n, lanes)
     width = getattr(cfg.formats, f"weight_{layer}").width
-    banks = [[signed_word(int(ctx.get(bank.data[a])), width) for a in range(bank.depth)]
-             for bank in array.banks]
+    # each memory word holds its lanes' codes side by side
+    banks = [[signed_word(int(ctx.get(weights.data[a])) >> (k * width), width)
+              for a in range(weights.depth)]
+             for weights in array.memories for k in range(Shape.cast(weights.shape).width // width)]
+    lanes = len(banks)
+    groups = lane_groups(n, lanes)
     w = np.zeros((fan_in, n), dtype=np.int64)
     for i in range(fan_in):
         for j in range(n):

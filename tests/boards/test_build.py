@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from naca.boards.build import build
+from naca.boards.build import build, synthesise
 from naca.golden_model.config import NacaConfig
 
 pytestmark = pytest.mark.synth
@@ -44,21 +44,38 @@ def test_ulx3s_bitstream_of_a_small_network(tmp_path):
 
 
 def test_icebreaker_bitstream_of_a_small_network(tmp_path):
-    # 8-8-2 on one lane fills 99 % of the UP5K's logic cells and reaches about 31 MHz against
+    # 8-8-2 on one lane fills 94 % of the UP5K's logic cells and reaches about 35 MHz against
     # the board's default 30 MHz: built at 24 MHz, so that placement noise cannot fail CI
     report = build("icebreaker", NacaConfig.for_sizes(8, 8, 2), 1, tmp_path, clock_hz=24e6)
     check_report(report, tmp_path, "icebreaker")
     bitstream = Path(report["bitstream"]).read_bytes()
     assert ICE40_SYNC in bitstream[:64]
-    # small memories are block RAM too, the multipliers are SB_MAC16s
+    # the hidden weights are in SPRAM, small memories in block RAM, the multipliers SB_MAC16s
+    assert report["resources"]["ICESTORM_SPRAM"]["used"] == 1
     assert report["resources"]["ICESTORM_RAM"]["used"] > 0
     assert report["resources"]["ICESTORM_DSP"]["used"] > 0
 
 
 def test_a_core_too_big_for_the_device_is_refused_before_building(tmp_path):
-    with pytest.raises(ValueError, match=r"784-100-10 at 8 lanes needs [\d,]+ B of block RAM"):
-        build("icebreaker", NacaConfig.for_sizes(784, 100, 10), 8, tmp_path)
+    with pytest.raises(ValueError, match=r"784-100-10 at 10 lanes needs 5 SPRAM blocks"):
+        build("icebreaker", NacaConfig.for_sizes(784, 100, 10), 10, tmp_path)
+    with pytest.raises(ValueError, match=r"784-700-10 at 10 lanes needs [\d,]+ B of block RAM"):
+        build("ulx3s", NacaConfig.for_sizes(784, 700, 10), 10, tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_synthesis_alone_counts_the_cells_of_784_100_10_on_the_up5k(tmp_path):
+    # 784-100-10 on one lane, without place and route
+    report = synthesise("icebreaker", NacaConfig.for_sizes(784, 100, 10), 1, tmp_path)
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+    cells = report["cells"]
+    assert report["over"] == [c for c in ("SB_LUT4", "SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16")
+                              if cells.get(c, 0) > report["device_cells"][c]]
+    # the hidden weights, 78,400 of 8 bits, fill 3 SPRAMs of 256 kbit; the rest fits the
+    # block RAM, and one output lane's multipliers, the hidden lane's and the neurons' the DSPs
+    assert cells["SB_SPRAM256KA"] == -(-78_400 * 8 // (256 * 1024)) == 3
+    assert cells["SB_RAM40_4K"] <= 30 and cells["SB_MAC16"] <= 8
+    assert not (tmp_path / "naca.bin").exists()
 
 
 @pytest.mark.slow

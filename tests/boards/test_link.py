@@ -1,11 +1,13 @@
 """The host link in amaranth.sim, in front of the real core: the host's frames in, replies
 out; training equals the golden model; malformed frames are refused and change nothing."""
 
+import gc
 import struct
+import warnings
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module
+from amaranth.hdl import Module, UnusedElaboratable
 
 from naca.boards.link import HostLink, connect_to_core
 from naca.boards.protocol import (
@@ -94,7 +96,7 @@ def test_link_trains_like_the_golden_model_and_refuses_bad_frames(registered):
 
     async def bench(ctx):
         writes = state_writes(cfg, lanes, net.state)
-        per_frame = 4096 // ACCESS_BYTES
+        per_frame = 2048 // ACCESS_BYTES
         for start in range(0, len(writes), per_frame):
             records = access_records(writes[start:start + per_frame])
             reply = await exchange(ctx, link, frame(Command.WRITE, records))
@@ -159,8 +161,17 @@ def test_link_trains_like_the_golden_model_and_refuses_bad_frames(registered):
 
 
 def test_frames_the_host_cannot_send_are_refused_before_the_wire():
-    with pytest.raises(ValueError, match="at most 4096 payload bytes, not 4097"):
-        frame(Command.WRITE, bytes(4097))
+    with pytest.raises(ValueError, match="at most 2048 payload bytes, not 2049"):
+        frame(Command.WRITE, bytes(2049))
+
+
+def test_a_network_whose_samples_overflow_the_frame_buffer_is_refused():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(ValueError, match=r"n_inputs = 2048: a sample's frame \(2049 bytes\) "
+                                             r"would not fit .* at most 2047 inputs"):
+            HostLink(NacaConfig.for_sizes(2048, 10, 2), lanes=1, timeout=100)
+        gc.collect()
 
 
 def test_board_command_names_a_missing_port(tmp_path, capsys):

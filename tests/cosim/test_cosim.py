@@ -120,9 +120,9 @@ def test_naca_verilog_and_naca_sim_commands(tmp_path, capsys):
                                                            "hardware.json"}
     big = tmp_path / "big.json"
     NacaConfig.for_sizes(784, 100, 10).save(big)
-    assert main(["verilog", "--config", str(big), "--lanes", "8", "--device", "ice40up5k",
+    assert main(["verilog", "--config", str(big), "--lanes", "10", "--device", "ice40up5k",
                  "-o", str(tmp_path / "w")]) == 2
-    assert "the iCE40UP5K has 15,360 B" in capsys.readouterr().err
+    assert "needs 5 SPRAM blocks for its hidden weights" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
     report = tmp_path / "report.json"
     assert main(["sim", "--export", str(tmp_path / "v"), "--samples", "40",

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from naca.cli import main
 
@@ -62,3 +63,18 @@ def test_class_incremental_writes_metrics_and_plots(tmp_path, capsys):
     for name in ("average.png", "matrix.png", "weight_change.png"):
         assert (out / name).stat().st_size > 10_000
     assert "final average accuracy" in capsys.readouterr().out
+
+
+def test_class_incremental_with_the_hidden_layer_frozen(tmp_path, capsys):
+    out = tmp_path / "cl"
+    assert main(["cl", "--limit", "200", "--classes-per-task", "5", "--hidden-rate", "0",
+                 "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(cfg["lr_hidden"] == 0 for cfg in metrics["config_naca"].values())
+    naca = [r for r in metrics["results"] if r["method"].startswith("NACA")]
+    assert len(naca) == 4 and all(r["hidden_unchanged_fraction"] == 1.0 for r in naca)
+    bp = next(r for r in metrics["results"] if r["method"] == "BP")
+    assert bp["hidden_unchanged_fraction"] < 0.5          # the baselines' rates are their own
+    with pytest.raises(SystemExit):
+        main(["cl", "--hidden-rate", "-1"])
+    assert "must be zero or a positive number, not -1" in capsys.readouterr().err

@@ -123,13 +123,18 @@ def test_odd_sizes_last_step_rule_and_wider_weights():
                       membrane_hidden=QFormat(18, frac))
     cfg = replace(base, formats=formats)
     assert train_on_core(cfg, 3, 5, stall=0.1) == []
+    # two 10-bit weights to a single-port memory word
+    assert train_on_core(cfg, 2, 3, stall=0.1, single_port_weights=True) == []
 
 
-def test_compact_core_without_stream_registers():
-    # the iCE40's core: no FIFOs between the units, a short event FIFO, one lane
+def test_compact_core_without_stream_registers_and_with_single_port_weights():
+    # the iCE40's core: no FIFOs between the units, a short event FIFO, the hidden weights in
+    # single-port memories (two lanes a word; three lanes leave one alone)
     cfg = NacaConfig.for_sizes(16, 12, 4, time_steps=6)
-    assert train_on_core(cfg, 1, 6, stall=0.3, registered_streams=False, fifo_depth=4) == []
-    assert train_on_core(cfg, 4, 3, stall=0.0, registered_streams=False, fifo_depth=2) == []
+    compact = {"registered_streams": False, "single_port_weights": True}
+    assert train_on_core(cfg, 1, 6, stall=0.3, fifo_depth=4, **compact) == []
+    assert train_on_core(cfg, 4, 3, stall=0.0, fifo_depth=2, **compact) == []
+    assert train_on_core(cfg, 3, 3, stall=0.2, fifo_depth=4, read_back=40, **compact) == []
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -169,10 +174,17 @@ def test_memories_that_cannot_fit_a_device_are_named():
     from naca.rtl.budget import check_fits
 
     check_fits(NacaConfig.for_sizes(784, 100, 10), 8, "ecp5-85f")
-    with pytest.raises(ValueError, match=r"784-100-10 at 8 lanes needs [0-9,]+ B of block RAM "
-                                         r"\(hidden weights 81,536 B, .*the iCE40UP5K has "
+    # the UP5K's hidden weights are in its 4 SPRAMs: 784-100-10 fits on 1 to 8 lanes (a
+    # memory of two lanes at 8 lanes is 784 * 13 words of 16 bits: one block each)
+    for lanes in (1, 2, 8):
+        check_fits(NacaConfig.for_sizes(784, 100, 10), lanes, "ice40up5k")
+    with pytest.raises(ValueError, match=r"784-100-10 at 10 lanes needs 5 SPRAM blocks for its "
+                                         r"hidden weights \(78,400 B.*the iCE40UP5K has 4"):
+        check_fits(NacaConfig.for_sizes(784, 100, 10), 10, "ice40up5k")
+    with pytest.raises(ValueError, match=r"64-1000-10 at 1 lanes needs [0-9,]+ B of block RAM "
+                                         r"\(output weights 10,000 B, .*the iCE40UP5K has "
                                          r"15,360 B"):
-        check_fits(NacaConfig.for_sizes(784, 100, 10), 8, "ice40up5k")
+        check_fits(NacaConfig.for_sizes(64, 1000, 10), 1, "ice40up5k")
     with pytest.raises(ValueError, match=r"needs [0-9,]+ B of block RAM .*the ECP5-85F has "
                                          r"479,232 B"):
         check_fits(NacaConfig.for_sizes(784, 700, 10), 10, "ecp5-85f")

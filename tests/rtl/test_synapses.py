@@ -31,8 +31,8 @@ def golden_inputs(cfg, sample_index):
     return x, w, ar.fan_in(x, w)
 
 
-def rtl_currents(cfg, x, w, lanes, stall):
-    dut = SynapseArray(cfg, "hidden", lanes=lanes)
+def rtl_currents(cfg, x, w, lanes, stall, single_port=False):
+    dut = SynapseArray(cfg, "hidden", lanes=lanes, single_port=single_port)
     groups = lane_groups(cfg.n_hidden, lanes)
     steps = []
 
@@ -59,13 +59,14 @@ def rtl_currents(cfg, x, w, lanes, stall):
     return np.array(steps)
 
 
-@pytest.mark.parametrize("lanes, stall",
-                         [(1, 0.0), (4, 0.0), (4, 0.4), (5, 0.3), (8, 0.2), (100, 0.0)])
-def test_fan_in_matches_golden_currents_on_digits(lanes, stall):
+@pytest.mark.parametrize("lanes, stall, single_port",
+                         [(1, 0.0, False), (4, 0.0, False), (4, 0.4, False), (5, 0.3, False),
+                          (8, 0.2, False), (100, 0.0, False), (1, 0.2, True), (5, 0.3, True)])
+def test_fan_in_matches_golden_currents_on_digits(lanes, stall, single_port):
     cfg = NacaConfig.for_sizes(64, 100, 10, time_steps=3)
     x, w, expected = golden_inputs(cfg, 4)
     assert x.sum() > 0
-    assert np.array_equal(rtl_currents(cfg, x, w, lanes, stall), expected)
+    assert np.array_equal(rtl_currents(cfg, x, w, lanes, stall, single_port), expected)
 
 
 def test_fan_in_odd_layer():
@@ -88,10 +89,12 @@ def test_impossible_lane_counts_are_refused(lanes, message):
         gc.collect()
 
 
-def rtl_learn(cfg, w, v, rows, key, lanes, stall, *, layer="hidden", factors=None):
+def rtl_learn(cfg, w, v, rows, key, lanes, stall, *, layer="hidden", factors=None,
+              single_port=False):
     """Load W and the per-neuron update words, sweep the learning rows (with each row's
-    factors, for the output layer), read W back."""
-    dut = SynapseArray(cfg, layer, lanes=lanes,
+    factors, for the output layer), read W back. With ``single_port`` a read in a cycle that
+    writes is disabled, so a sweep that needed one would read a stale weight."""
+    dut = SynapseArray(cfg, layer, lanes=lanes, single_port=single_port,
                        factor_shape=None if factors is None else correlation_shape(cfg))
     groups = lane_groups(w.shape[1], lanes)
     loaded = weight_write_beats(w, lanes)
@@ -122,8 +125,10 @@ def rtl_learn(cfg, w, v, rows, key, lanes, stall, *, layer="hidden", factors=Non
     return np.array(back).reshape(w.shape)
 
 
-@pytest.mark.parametrize("lanes, stall", [(4, 0.0), (5, 0.4), (1, 0.0), (8, 0.2)])
-def test_learning_sweep_matches_the_golden_hidden_update(lanes, stall):
+@pytest.mark.parametrize("lanes, stall, single_port",
+                         [(4, 0.0, False), (5, 0.4, False), (1, 0.0, False), (8, 0.2, False),
+                          (1, 0.0, True), (2, 0.3, True), (5, 0.0, True), (8, 0.2, True)])
+def test_learning_sweep_matches_the_golden_hidden_update(lanes, stall, single_port):
     from naca.golden_model.network import NacaNetwork
 
     data = datasets.load("digits")
@@ -138,7 +143,7 @@ def test_learning_sweep_matches_the_golden_hidden_update(lanes, stall):
     rows = np.flatnonzero(fwd.pre_hidden[0, -1])
     key = net._keys(sample)[0]
     assert (net.state.w_hidden != before).sum() > 50
-    after = rtl_learn(cfg, before, v, rows, key, lanes, stall)
+    after = rtl_learn(cfg, before, v, rows, key, lanes, stall, single_port=single_port)
     assert np.array_equal(after, net.state.w_hidden)
 
 
