@@ -215,9 +215,8 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
     """Synthesise, place and route, pack; returns the report (also written as report.json).
     The design clock is the board's target, or the PLL's nearest clock at or below
     ``clock_hz``. Raises ValueError if the core does not fit or the clock is missed."""
-    if name in BOARDS:
-        check_fits(cfg, lanes, BOARDS[name].device)
     board, top, options = board_top(name, cfg, lanes, baud, clock_hz)
+    check_fits(cfg, lanes, board.device)
     out = Path(out_dir)
     start = time.perf_counter()
     try:

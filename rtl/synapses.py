@@ -82,8 +82,9 @@ class SynapseArray(wiring.Component):
         of each word (w the weight width).
     weight_write: In(stream of {bank, addr, data}); weight_read: In(stream of {bank, addr});
     weight_data: Out(stream of weight)
-        Run-time load and read-back (see :func:`bank_address`); served only while idle, a
-        read-back answers two cycles later and is held until taken.
+        Run-time load and read-back (see :func:`bank_address`); served only while idle. A
+        loaded weight is written a cycle after it is taken; a read-back answers two cycles
+        later and is held until taken.
     events: In(stream of {index, spike, last})
         One step: a beat per active input, then a ``last`` beat.
     o: Out(stream of {group, currents[P], last})
@@ -99,14 +100,15 @@ class SynapseArray(wiring.Component):
     updates_written: Out(range(P + 1))
         How many synapses received a non-zero update term this cycle (a status count).
 
-    Throughput: one group per cycle per lane in both sweeps, back to back between rows. The
-    forward sweep is a three-stage read-modify-write of the accumulators (the weight read, the
-    accumulator read, the sum); two cycles of drain and one of memory latency come before the
-    G output beats. The learning sweep is a pipeline of :data:`LEARN_LATENCY` cycles (a
-    synapse is read and written once per sweep, so nothing waits on a previous write); an
-    ``events`` beat waits until it has drained. Back-pressure on ``o`` stalls the read-out;
-    ``events`` and ``learn`` are not accepted during the read-out or during a sweep of the
-    other kind.
+    Throughput: one group per cycle per lane in both sweeps (with ``single_port``, one every
+    other cycle in the learning sweep), back to back between rows. The forward sweep is a
+    three-stage read-modify-write of the accumulators (the weight read, the accumulator read,
+    the sum); two cycles of drain and one of memory latency come before the G output beats.
+    The learning sweep is a pipeline of :data:`LEARN_LATENCY` cycles, one more with
+    ``single_port`` (a synapse is read and written once per sweep, so nothing waits on a
+    previous write); an ``events`` beat waits until it has drained. Back-pressure on ``o``
+    stalls the read-out; ``events`` and ``learn`` are not accepted during the read-out or
+    during a sweep of the other kind.
     """
 
     def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int, factor_shape=None,
@@ -210,7 +212,7 @@ class SynapseArray(wiring.Component):
         if factors is not None:
             stage_fields["factors"] = lane_factors
         # with one port a group starts only on cycles of one parity, and its write-back comes
-        # a stage later: L - 2 stages from its read, an odd distance, so they never meet
+        # a stage later: three stages after its read, an odd distance, so the two never meet
         late = int(self._single_port)
         issuing = Signal(init=1)
         if self._single_port:
@@ -232,11 +234,20 @@ class SynapseArray(wiring.Component):
         idle = ~sweeping & ~accumulating & ~learn_busy & ~draining & ~reading
         take = self.events.valid & self.events.ready
         take_learn = self.learn.valid & self.learn.ready
+        # A loaded weight is written the cycle after it is taken, from registers: the memories'
+        # write enables and addresses then never wait on the loading handshake. Nothing that
+        # reads the weights starts in that cycle.
+        posted = Signal()
+        posted_write = Signal.like(self.weight_write.payload)
+        m.d.sync += posted.eq(self.weight_write.valid & self.weight_write.ready)
+        with m.If(self.weight_write.valid & self.weight_write.ready):
+            m.d.sync += posted_write.eq(self.weight_write.payload)
         m.d.comb += [
             self.events.ready.eq(~draining & ~reading & sweep_done & ~(sweeping & learning)
-                                 & ~learn_busy),
+                                 & ~learn_busy & ~posted),
             self.learn.ready.eq(~draining & ~reading & sweep_done & ~(sweeping & ~learning)
-                                & ~(self.learn.payload.last & (sweeping | learn_busy))),
+                                & ~(self.learn.payload.last & (sweeping | learn_busy))
+                                & ~posted),
             self.weight_write.ready.eq(idle),
             self.updates.ready.eq(~sweeping & ~accumulating & ~learn_busy),
         ]
@@ -268,7 +279,8 @@ class SynapseArray(wiring.Component):
         held_weights = [Signal(self._weight, name=f"held_weight{p}") for p in range(p_lanes)]
         m.d.sync += [held.eq(w) for held, w in zip(held_weights, lane_weights, strict=True)]
         reading_back = serve_reads(m, self.weight_read, self.weight_data,
-                                   Array(held_weights)[read_bank], allowed=idle, latency=2)
+                                   Array(held_weights)[read_bank], allowed=idle & ~posted,
+                                   latency=2)
         with m.If(reading_back):
             m.d.sync += read_bank.eq(self.weight_read.payload.bank)
         # Read-out: after the drain, walk the accumulators, clearing each as it leaves.
@@ -345,11 +357,9 @@ class SynapseArray(wiring.Component):
                 m.d.sync += learned_late.eq(learned)
                 learned = learned_late
             new_weight = Signal(self._weight, name=f"new_weight{p}")
-            m.d.comb += new_weight.eq(Mux(written.valid, learned, self.weight_write.payload.data))
+            m.d.comb += new_weight.eq(Mux(written.valid, learned, posted_write.data))
             new_weights.append(new_weight)
-            lane_writes.append(written.valid | (self.weight_write.valid
-                                                & self.weight_write.ready
-                                                & (self.weight_write.payload.bank == p)))
+            lane_writes.append(written.valid | (posted & (posted_write.bank == p)))
             held_weight = held_weights[p]
             m.d.comb += [
                 upd_reads[p].addr.eq(fetch.group),
@@ -361,7 +371,7 @@ class SynapseArray(wiring.Component):
             ]
         m.d.comb += self.updates_written.eq(sum(nonzero))
         # every lane of a memory is at the same address
-        write_addr = Mux(written.valid, written.addr, self.weight_write.payload.addr)
+        write_addr = Mux(written.valid, written.addr, posted_write.addr)
         # outside the sweeps the read port serves read-back (whether a request is taken only
         # decides whether its data is kept)
         read_addr = Mux(apply.valid, apply.addr,
