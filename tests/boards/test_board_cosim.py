@@ -35,9 +35,11 @@ def test_driver_trains_the_board_top_through_its_uart_pins(tmp_path):
 @pytest.mark.slow
 def test_driver_trains_the_synthesised_ice40_netlist(tmp_path):
     # what the iCEBreaker's bitstream is made from: the compact core, one-hot state machines,
-    # SB_RAM40_4K and SB_MAC16 cells (Yosys's simulation models); about 15 minutes
+    # SB_RAM40_4K, SB_MAC16 and SB_SPRAM256KA cells (Yosys's simulation models; the hidden
+    # weights of three lanes are two SPRAM memories); about 15 minutes
     export_ice40_netlist(CONFIG, 3, tmp_path / "netlist", **CLOCKING)
     netlist = (tmp_path / "netlist" / "naca_uart_top.v").read_text()
     assert "SB_MAC16" in netlist and "SB_RAM40_4K" in netlist
+    assert netlist.count("SB_SPRAM256KA ") == 2
     report = cosimulate_board(tmp_path / "netlist", tmp_path / "build", samples=3)
     check_board_report(report, 3)
