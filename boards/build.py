@@ -196,12 +196,16 @@ def use_yowasp_tools() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
+def board_named(name: str) -> Board:
+    if name not in BOARDS:
+        raise ValueError(f"unknown board {name!r}; choose one of {', '.join(BOARDS)}")
+    return BOARDS[name]
+
+
 def board_top(name: str, cfg: NacaConfig, lanes: int, baud: int,
               clock_hz: float | None) -> tuple[Board, BoardTop, dict]:
     """The board, its top at the design clock, and the options of its platform's build."""
-    if name not in BOARDS:
-        raise ValueError(f"unknown board {name!r}; choose one of {', '.join(BOARDS)}")
-    board = BOARDS[name]
+    board = board_named(name)
     top = BoardTop(name, cfg, lanes, baud, board.target_hz if clock_hz is None else clock_hz)
     use_yowasp_tools()
     # nextpnr finishes even when timing fails: the report then names the reached clock
@@ -215,8 +219,8 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
     """Synthesise, place and route, pack; returns the report (also written as report.json).
     The design clock is the board's target, or the PLL's nearest clock at or below
     ``clock_hz``. Raises ValueError if the core does not fit or the clock is missed."""
+    check_fits(cfg, lanes, board_named(name).device)
     board, top, options = board_top(name, cfg, lanes, baud, clock_hz)
-    check_fits(cfg, lanes, board.device)
     out = Path(out_dir)
     start = time.perf_counter()
     try:
