@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from .qformat import QFormat
 
@@ -201,7 +201,8 @@ class NacaConfig:
         need(self.model == "snn" or self.time_steps == 1, "time_steps", "1 for the ANN model")
         need(self.output_rule in ("accumulate", "last_step"), "output_rule",
              "'accumulate' or 'last_step'")
-        need(self.output_error in ("all", "mistakes"), "output_error", "'all' or 'mistakes'")
+        need(self.output_error in get_args(OutputError), "output_error",
+             " or ".join(f"'{name}'" for name in get_args(OutputError)))
         need(self.ni_distribution in ("uniform", "normal", "beta"), "ni_distribution",
              "'uniform', 'normal' or 'beta'")
         need(0.0 < self.alpha < 1.0, "alpha", "a decay factor in (0, 1)")

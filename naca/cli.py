@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 import numpy as np
 from serial import SerialException
@@ -440,7 +440,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-hidden", type=float, help="0 disables NACA's hidden rule (ablation)")
     t.add_argument("--lr-output", type=float)
     t.add_argument("--output-rule", choices=("accumulate", "last_step"))
-    t.add_argument("--output-error", choices=("all", "mistakes"),
+    t.add_argument("--output-error", choices=get_args(OutputError),
                    help="all: the delta rule; mistakes: a class's own spikes count in its "
                         "error only when it is the label or the wrong winner (NacaConfig)")
     t.add_argument("--limit", type=_positive_int, help="use only the first N train/test samples")
@@ -519,7 +519,7 @@ def parser() -> argparse.ArgumentParser:
     cl.add_argument("--hidden-rate", type=_non_negative_float,
                     help="NACA's hidden learning rate as a multiple of the config's default, for "
                          "both settings (default: CL_NACA's; 0 freezes the hidden layer)")
-    cl.add_argument("--output-error", choices=("all", "mistakes"),
+    cl.add_argument("--output-error", choices=get_args(OutputError),
                     help="NACA's output error, for both settings (default: CL_NACA's)")
     cl.add_argument("--bp-lr", type=float, default=0.001, help="BP and EWC learning rate")
     cl.add_argument("--ewc-lambda", type=float, default=5e4)

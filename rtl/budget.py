@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..golden_model.config import NacaConfig
 from .control import layer_lanes
-from .synapses import lane_groups
+from .synapses import SINGLE_PORT_LANES_PER_WORD, lane_groups
 
 #: Block RAM of the target devices in bytes, and their single-port RAM blocks of 256 kbit.
 #: iCE40UP5K: 30 EBR of 512 B, and 4 SPRAMs that hold the hidden weights (the iCEBreaker's
@@ -36,12 +36,13 @@ def core_memory_bytes(cfg: NacaConfig, lanes: int) -> dict[str, int]:
 
 
 def hidden_spram_blocks(cfg: NacaConfig, lanes: int) -> int:
-    """SPRAM blocks of the single-port hidden weights: each memory (two lanes side by side in
-    a word, see :class:`SynapseArray`) takes whole blocks."""
+    """SPRAM blocks of the single-port hidden weights: each memory (lanes side by side in a
+    word, see :class:`SynapseArray`) takes whole blocks."""
     width = cfg.formats.weight_hidden.width
     depth = cfg.n_inputs * lane_groups(cfg.n_hidden, lanes)
-    return sum(-(-depth * width * min(2, lanes - first) // SPRAM_BITS)
-               for first in range(0, lanes, 2))
+    per_word = SINGLE_PORT_LANES_PER_WORD
+    return sum(-(-depth * width * min(per_word, lanes - first) // SPRAM_BITS)
+               for first in range(0, lanes, per_word))
 
 
 def check_fits(cfg: NacaConfig, lanes: int, device: str) -> None:

@@ -103,7 +103,7 @@ class NacaCore(wiring.Component):
         :class:`Register`) between samples; a read is answered before the next access is taken.
     busy: Out(1): a sample is in flight.
     hidden_synapses, output_synapses: the two :class:`SynapseArray` s (not ports; their
-        ``banks`` may be inspected in simulation).
+        ``memories`` may be inspected in simulation).
 
     The prediction takes C cycles after the last step. Cycles per sample: about
     T * (N + G * active inputs) / overlap; :mod:`benchmarks.rtl_cycles`

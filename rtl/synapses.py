@@ -1,6 +1,6 @@
 """Event-driven synaptic accumulation over P parallel lanes."""
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
@@ -34,6 +34,10 @@ def update_word_shape(cfg: NacaConfig, layer: str):
     broadcast word (-min_code)."""
     return signed(getattr(cfg.formats, f"update_{layer}").width + 1)
 
+
+#: Lanes whose weights share a word of a single-port memory (two 8-bit weights fill the
+#: iCE40's 16-bit SPRAM word).
+SINGLE_PORT_LANES_PER_WORD = 2
 
 #: Cycles from a learning sweep's read of a group to its write-back: the word index, the
 #: rounding hash, the weight read, the weight and the rounded step held, the new weight.
@@ -124,7 +128,7 @@ class SynapseArray(wiring.Component):
         self._weight = shape_of(self._weight_fmt)
         self._acc = current_shape(cfg, layer)
         #: Lanes whose weights share a memory word.
-        self.lanes_per_memory = 2 if single_port else 1
+        self.lanes_per_memory = SINGLE_PORT_LANES_PER_WORD if single_port else 1
         self.memories = tuple(
             memory.Memory(shape=unsigned(len(words) * self._weight.width),
                           depth=fan_in * self._groups, init=packed_words(words, self._weight.width))
@@ -214,9 +218,11 @@ class SynapseArray(wiring.Component):
         # with one port a group starts only on cycles of one parity, and its write-back comes
         # a stage later: three stages after its read, an odd distance, so the two never meet
         late = int(self._single_port)
-        issuing = Signal(init=1)
         if self._single_port:
+            issuing = Signal(init=1)
             m.d.sync += issuing.eq(~issuing)
+        else:
+            issuing = Const(1)
         stage = [Signal(StructLayout(stage_fields), name=f"learn_stage{k}")
                  for k in range(LEARN_LATENCY + 1 + late)]
         m.d.comb += [stage[0].valid.eq(sweeping & learning & issuing),
