@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -255,29 +256,56 @@ DEVICE_CELLS = {"ice40up5k": {"SB_LUT4": 5_280, "SB_RAM40_4K": 30, "SB_SPRAM256K
 
 def synthesise(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
                baud: int = 115_200, clock_hz: float | None = None) -> dict:
-    """Yosys alone, without the block-RAM check, place and route or a bitstream: the cells
-    the design needs, also for one too big for the device. Returns the report (also written as
-    report.json): ``cells`` (every cell type Yosys counts), ``device_cells`` (the device's) and
-    ``over`` (the types the device has too few of; empty when synthesis counts say it fits)."""
+    """Yosys, then nextpnr's packing alone (no block-RAM check, no placement or routing, no
+    bitstream): the cells the design needs, also for one too big for the device. Returns the
+    report (also written as report.json): ``cells`` (every cell type Yosys counts),
+    ``device_cells`` (the device's), ``packed`` (nextpnr's count of the packed cells, logic
+    cells included, against the device's) and ``over`` (the types of either count the device
+    has too few of; empty when the design fits as far as packing can tell)."""
     board, top, options = board_top(name, cfg, lanes, baud, clock_hz)
     out = Path(out_dir)
     start = time.perf_counter()
-    board.platform().build(top, name="naca", do_build=False, **options).extract(str(out))
+    plan = board.platform().build(top, name="naca", do_build=False, **options)
+    plan.extract(str(out))
+    shape = f"{cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} at {lanes} lanes"
     try:
         subprocess.run([os.environ["YOSYS"], "-q", "-l", "naca.rpt", "naca.ys"], cwd=out,
                        check=True, capture_output=True)
     except subprocess.CalledProcessError:
-        raise ValueError(f"{name}: synthesis of {cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes} "
-                         f"at {lanes} lanes failed; see {out / 'naca.rpt'}") from None
+        raise ValueError(f"{name}: synthesis of {shape} failed; see {out / 'naca.rpt'}") from None
+    try:
+        subprocess.run(pack_only_command(out / "build_naca.sh"), cwd=out, check=True,
+                       capture_output=True)
+    except subprocess.CalledProcessError:
+        raise ValueError(f"{name}: packing {shape} failed; see {out / 'naca.pack'}") from None
     cells = parse_yosys_cells(out / "naca.rpt")
+    packed = parse_resources(out / "naca.pack")
     device = DEVICE_CELLS[board.device]
     report = {"board": name, "device": board.device,
               "network": f"{cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes}", "lanes": lanes,
               "synth_only": True, "seconds": round(time.perf_counter() - start, 1),
-              "cells": cells, "device_cells": device,
-              "over": [cell for cell, have in device.items() if cells.get(cell, 0) > have]}
+              "cells": cells, "device_cells": device, "packed": packed,
+              "over": [cell for cell, have in device.items() if cells.get(cell, 0) > have]
+              + [cell for cell, usage in packed.items() if usage["used"] > usage["available"]]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def pack_only_command(script: Path) -> list[str]:
+    """The platform's own nextpnr command (from its build script), packing only: its log goes
+    to naca.pack, and nothing is placed, routed or written."""
+    for line in script.read_text().splitlines():
+        words = shlex.split(line)
+        if words and words[0].startswith("$NEXTPNR_"):
+            command = [os.environ[words[0][1:]]]
+            rest = iter(words[1:])
+            for word in rest:
+                if word in ("--asc", "--textcfg", "--log"):
+                    next(rest)          # the output files of place and route, and the log
+                else:
+                    command.append(word)
+            return [*command, "--pack-only", "--log", "naca.pack"]
+    raise ValueError(f"no nextpnr command in {script}")
 
 
 def parse_yosys_cells(log: Path) -> dict[str, int]:
@@ -315,12 +343,17 @@ def build_failure(name: str, cfg: NacaConfig, lanes: int, out: Path) -> str:
 RESOURCE_LINE = r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)"
 
 
+def parse_resources(log: Path) -> dict:
+    """nextpnr's utilisation: used and available per cell type."""
+    text = log.read_text(errors="replace")
+    return {cell: {"used": int(used), "available": int(total)}
+            for cell, used, total in re.findall(RESOURCE_LINE, text, re.M)}
+
+
 def parse_nextpnr(log: Path) -> dict:
     """Resources (used/available per cell type) and the Fmax of the design clock."""
+    usage = parse_resources(log)
     text = log.read_text(errors="replace")
-    usage = {}
-    for cell, used, total in re.findall(RESOURCE_LINE, text, re.M):
-        usage[cell] = {"used": int(used), "available": int(total)}
     freqs = re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+) MHz", text)
     if not freqs:
         raise ValueError(f"no 'Max frequency' line in {log}; see the log for the failure")

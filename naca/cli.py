@@ -371,10 +371,14 @@ def cmd_build(args: argparse.Namespace) -> int:
                  clock_hz=None if args.clock is None else args.clock * 1e6)
     print(json.dumps(report, indent=2))
     if args.synth_only and report["over"]:
-        over = "; ".join(f"{cell} {report['cells'][cell]:,} of {report['device_cells'][cell]:,}"
+        counts = {**{cell: (used, report["device_cells"][cell])
+                     for cell, used in report["cells"].items() if cell in report["device_cells"]},
+                  **{cell: (usage["used"], usage["available"])
+                     for cell, usage in report["packed"].items()}}
+        over = "; ".join(f"{cell} {counts[cell][0]:,} of {counts[cell][1]:,}"
                          for cell in report["over"])
-        print(f"error: by Yosys's count the design does not fit the {report['device']}: {over}",
-              file=sys.stderr)
+        print(f"error: by the synthesis and packing counts the design does not fit the "
+              f"{report['device']}: {over}", file=sys.stderr)
         return 1
     return 0
 
@@ -537,8 +541,9 @@ def parser() -> argparse.ArgumentParser:
                    help="design clock in MHz (default: 30 on the iCEBreaker, 80 on the ULX3S); "
                         "the PLL's nearest clock at or below it is used")
     b.add_argument("--synth-only", action="store_true",
-                   help="Yosys only: the cells the design needs against the device's (no "
-                        "block-RAM check, no place and route, no bitstream)")
+                   help="Yosys and nextpnr's packing only: the cells and logic cells the "
+                        "design needs against the device's (no block-RAM check, no place "
+                        "and route, no bitstream)")
     b.add_argument("-o", "--output", help="build folder (default build/<board>)")
     b.set_defaults(func=cmd_build)
 

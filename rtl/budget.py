@@ -30,7 +30,8 @@ def core_memory_bytes(cfg: NacaConfig, lanes: int) -> dict[str, int]:
         "modulation table": size(c * h, f.modulation.width),
         "input codes": size(n, f.input.width) * (2 if cfg.mask_delta is not None else 1),
         "neuron state": size(h, f.membrane_hidden.width + 1) + size(c, f.membrane_output.width + 1),
-        "output correlations": size(h * c, (2 * cfg.time_steps).bit_length()),
+        "hidden post factors": size(lane_groups(h, lanes) * lanes, 2),
+        "output correlations": size(h, c * (2 * cfg.time_steps).bit_length() + 1),
     }
     return need
 

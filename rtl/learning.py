@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from ..golden_model.config import NacaConfig
 from .fixed import index_shape, requantize, shape_of
 from .modulator import modulation_layout
+from .neuron import h_group_layout
 from .scan import ReadScan
 from .synapses import lane_groups, update_word_shape
 
@@ -40,22 +41,26 @@ class HiddenUpdatePacker(wiring.Component):
 
     Members
     -------
-    h: In(signed(2) per hidden neuron); mask: In(H)
-        The post factors of the last step and the sample's mask, held during the pass.
-    i: In(stream of {neuron, value, last}) (:func:`modulator.modulation_layout`)
+    h_read: In(:class:`memory.ReadPort.Signature`): the hidden :class:`NeuronBank`'s h of the
+        last step, group by group (its ``h_lookup`` port).
+    mask: In(H): the sample's mask, held during the pass.
+    i: In(stream of {neuron, value, last}) (:func:`modulator.modulation_layout`); the neurons
+        in order, 0 to H - 1.
     o: Out(stream of {group, values[P]})
 
-    A neuron's h and mask bit are looked up into a register stage first (they live with
-    the neurons, across the chip). Throughput one neuron per cycle; a group leaves two cycles
-    after its last neuron and is held until taken (``i`` waits meanwhile only if the next
-    group completes first).
+    A neuron's h (its group's, read when the neuron is taken) and mask bit are looked up into
+    a register stage first (they live with the neurons, across the chip). Throughput one
+    neuron per cycle; a group leaves two cycles after its last neuron and is held until taken
+    (``i`` waits meanwhile only if the next group completes first).
     """
 
     def __init__(self, cfg: NacaConfig, *, lanes: int):
         self._cfg, self._lanes = cfg, lanes
         h = cfg.n_hidden
         super().__init__({
-            "h": In(ArrayLayout(signed(2), h)),
+            "h_read": In(memory.ReadPort.Signature(
+                addr_width=index_shape(lane_groups(h, lanes)).width,
+                shape=h_group_layout(lanes))),
             "mask": In(h, init=(1 << h) - 1),
             "i": In(stream.Signature(modulation_layout(cfg))),
             "o": Out(stream.Signature(updates_layout(cfg, "hidden", lanes))),
@@ -69,24 +74,29 @@ class HiddenUpdatePacker(wiring.Component):
         gathered = Signal.like(self.o.payload.values)
         # the looked-up beat: its broadcast word, h and mask bit
         beat = Signal(StructLayout({"value": self.i.payload.value.shape(), "last": 1,
-                                    "post": signed(2), "allowed": 1}))
+                                    "allowed": 1}))
         held = Signal()
         consume = held & (~self.o.valid | self.o.ready)
-        m.d.comb += self.i.ready.eq(~held | consume)
-        with m.If(self.i.valid & self.i.ready):
+        complete = (lane == lanes - 1) | beat.last
+        take = self.i.valid & self.i.ready
+        # the group of the neuron taken now: the held beat's, or the next once it completes
+        m.d.comb += [self.i.ready.eq(~held | consume),
+                     self.h_read.addr.eq(Mux(held & complete, Mux(beat.last, 0, group + 1),
+                                             group)),
+                     self.h_read.en.eq(take)]
+        with m.If(take):
             m.d.sync += [held.eq(1), beat.value.eq(self.i.payload.value),
                          beat.last.eq(self.i.payload.last),
-                         beat.post.eq(self.h[self.i.payload.neuron]),
                          beat.allowed.eq(self.mask.bit_select(self.i.payload.neuron, 1))]
         with m.Elif(consume):
             m.d.sync += held.eq(0)
+        post = self.h_read.data[lane]        # the held neuron is lane ``lane`` of its group
         word = Signal.like(gathered[0])
-        m.d.comb += word.eq(Mux(beat.allowed, Mux(beat.post == 1, beat.value,
-                                                  Mux(beat.post == -1, -beat.value, 0)), 0))
+        m.d.comb += word.eq(Mux(beat.allowed, Mux(post == 1, beat.value,
+                                                  Mux(post == -1, -beat.value, 0)), 0))
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(consume):
-            complete = (lane == lanes - 1) | beat.last
             with m.If(complete):
                 for p in range(lanes):
                     # lanes after this one are the padding of the last group
@@ -194,10 +204,11 @@ class Correlator(wiring.Component):
 
     Each step, the output layer's h (one ``post`` beat, taken once the output neurons have
     stepped) is added to the row of every hidden neuron that spiked in that step (the ``pre``
-    events, which arrive through a FIFO). A sample's first step starts every row afresh.
-    With the ``last_step`` rule only the last step is kept. The ``learn`` sweep then streams,
-    for every hidden neuron that spiked at least once, its row of C factors, then a ``last``
-    beat: the output :class:`SynapseArray`'s learning stream.
+    events, which arrive through a FIFO). A sample's first step first clears every row (H
+    cycles, the ``pre`` events waiting). With the ``last_step`` rule only the last step is
+    kept. The ``learn`` sweep then streams, for every hidden neuron that spiked at least once
+    (its row's ``touched`` bit), its row of C factors, then a ``last`` beat: the output
+    :class:`SynapseArray`'s learning stream.
 
     Members
     -------
@@ -208,13 +219,15 @@ class Correlator(wiring.Component):
     learn: Out(stream of {index, spike, last, factors[C]})
 
     Throughput one hidden spike per cycle (a read-modify-write over two cycles, rows distinct
-    within a step); the sweep takes H + 1 cycles plus one of latency, stalled by ``learn``.
+    within a step) after the first step's H cycles of clearing; the sweep takes H + 1 cycles
+    plus one of latency, stalled by ``learn``.
     """
 
     def __init__(self, cfg: NacaConfig):
         self._cfg = cfg
         h, c = cfg.n_hidden, cfg.n_classes
         self._row = ArrayLayout(correlation_shape(cfg), c)
+        self._entry = StructLayout({"touched": 1, "factors": self._row})
         super().__init__({
             "post": In(stream.Signature(ArrayLayout(signed(2), c))),
             "pre": In(stream.Signature(StructLayout({
@@ -229,56 +242,51 @@ class Correlator(wiring.Component):
         cfg = self._cfg
         h, steps = cfg.n_hidden, cfg.time_steps
         m = Module()
-        m.submodules.rows = rows = memory.Memory(shape=self._row, depth=h, init=[])
+        m.submodules.rows = rows = memory.Memory(shape=self._entry, depth=h, init=[])
         read, write = rows.read_port(), rows.write_port()
         m.submodules.scan = scan = ReadScan(count=h + 1, addr_shape=index_shape(h + 1))
 
-        touched = Signal(h)               # rows written in this sample
         post = Signal.like(self.post.payload)
         stepping = Signal()               # ``post`` holds this step's h
         step = Signal(range(steps))
         kept = (step == steps - 1) if cfg.output_rule == "last_step" else 1
+        clearing, cleared_row = Signal(), Signal(range(h))
         pending, pending_row = Signal(), Signal.like(self.pre.payload.index)
         take_pre = self.pre.valid & self.pre.ready
         m.d.comb += [
             self.post.ready.eq(~stepping & ~scan.present),
-            self.pre.ready.eq(stepping),
+            self.pre.ready.eq(stepping & ~clearing),
             self.busy.eq(stepping | pending),
             read.addr.eq(Mux(scan.start.ready, self.pre.payload.index, scan.addr)),
         ]
         with m.If(self.post.valid & self.post.ready):
             m.d.sync += [post.eq(self.post.payload), stepping.eq(1)]
             with m.If(step == 0):
-                m.d.sync += touched.eq(0)
+                m.d.sync += clearing.eq(1)
+        with m.If(clearing):
+            m.d.sync += cleared_row.eq(Mux(cleared_row == h - 1, 0, cleared_row + 1))
+            with m.If(cleared_row == h - 1):
+                m.d.sync += clearing.eq(0)
         with m.If(take_pre & self.pre.payload.last):
             m.d.sync += [stepping.eq(0), step.eq(Mux(step == steps - 1, 0, step + 1))]
-        # first cycle: read the row, and whether this sample has touched it yet (rows are
-        # distinct within a step, so the write-back in flight never changes that bit)
-        fresh = Signal()
+        # first cycle: read the row; second cycle: row <- row + h(t), touched
         m.d.sync += [pending.eq(take_pre & self.pre.payload.spike & kept),
-                     pending_row.eq(self.pre.payload.index),
-                     fresh.eq(~touched.bit_select(self.pre.payload.index, 1))]
-        # second cycle: row <- (row if already touched in this sample else 0) + h(t)
-        m.d.comb += [write.addr.eq(pending_row), write.en.eq(pending)]
-        for k in range(cfg.n_classes):
-            m.d.comb += write.data[k].eq(Mux(fresh, 0, read.data[k]) + post[k])
-        with m.If(pending):
-            m.d.sync += touched.eq(touched | (1 << pending_row))
+                     pending_row.eq(self.pre.payload.index)]
+        m.d.comb += [write.addr.eq(Mux(clearing, cleared_row, pending_row)),
+                     write.en.eq(pending | clearing)]
+        with m.If(~clearing):
+            m.d.comb += write.data.touched.eq(1)
+            for k in range(cfg.n_classes):
+                m.d.comb += write.data.factors[k].eq(read.data.factors[k] + post[k])
 
-        # whether the row at the scan's next position was touched, from registers only (the
-        # scan's address follows ``advance``, which follows this bit)
-        row_touched = Signal()
-        m.d.sync += row_touched.eq(Mux(scan.present & scan.advance,
-                                       touched.bit_select(scan.index + 1, 1),
-                                       touched.bit_select(scan.index, 1)))
         m.d.comb += [
             scan.start.valid.eq(self.start.valid), self.start.ready.eq(scan.start.ready),
             scan.start.payload.eq(0),
-            self.learn.valid.eq(scan.present & (scan.last | row_touched)),
+            self.learn.valid.eq(scan.present & (scan.last | read.data.touched)),
             self.learn.payload.index.eq(scan.index),
             self.learn.payload.spike.eq(~scan.last),
             self.learn.payload.last.eq(scan.last),
-            self.learn.payload.factors.eq(read.data),
+            self.learn.payload.factors.eq(read.data.factors),
             scan.advance.eq(~self.learn.valid | self.learn.ready),
         ]
         return m

@@ -141,7 +141,8 @@ class NacaCore(wiring.Component):
         sub.keys = keys = KeyUnit(step_shape=step_shape)
         sub.events = events = StreamFifo(event_layout(cfg), depth=self._fifo_depth)
         sub.hidden = hidden = self.hidden_synapses
-        sub.hidden_neurons = hidden_neurons = NeuronBank(cfg, "hidden", lanes=lanes)
+        sub.hidden_neurons = hidden_neurons = NeuronBank(cfg, "hidden", lanes=lanes,
+                                                         h_lookup=True)
         sub.output = output = self.output_synapses
         sub.output_neurons = output_neurons = NeuronBank(cfg, "output",
                                                          lanes=self._output_lanes)
@@ -171,8 +172,7 @@ class NacaCore(wiring.Component):
         candidate = Signal(range(c))
         best = Signal.like(counts[0])
         m.d.comb += [keys.seed.eq(seed), modulator.lr.eq(lr_hidden), error.lr.eq(lr_output),
-                     error.counts.eq(counts), error.prediction.eq(prediction),
-                     packer.h.eq(hidden_neurons.h_out)]
+                     error.counts.eq(counts), error.prediction.eq(prediction)]
 
         # -- the datapath ----------------------------------------------------------------------
         wiring.connect(m, events.o, hidden.events)
@@ -187,6 +187,7 @@ class NacaCore(wiring.Component):
         hidden_rows = stream.Signature(encoder.o.payload.shape()).create()
         connect_buffered(m, "hidden_rows", hidden_rows, hidden.learn, depth=hop)
         wiring.connect(m, modulator.o, packer.i)
+        wiring.connect(m, packer.h_read, hidden_neurons.h_read)
         # the update words cross the chip to every lane: registers at both ends
         connect_buffered(m, "hidden_words", packer.o, hidden.updates, depth=hop)
         connect_buffered(m, "output_words", error.o, output.updates, depth=hop)

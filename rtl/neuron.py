@@ -18,6 +18,11 @@ def neuron_in_layout(cfg: NacaConfig, layer: str, current_shape) -> StructLayout
     return StructLayout({"v": v, "fired": 1, "current": current_shape, "mask": 1})
 
 
+def h_group_layout(lanes: int) -> ArrayLayout:
+    """The post factors h of one group of P neurons."""
+    return ArrayLayout(signed(2), lanes)
+
+
 def neuron_out_layout(cfg: NacaConfig, layer: str) -> StructLayout:
     v = shape_of(getattr(cfg.formats, f"membrane_{layer}"))
     return StructLayout({"v": v, "spike": 1, "h": signed(2)})
@@ -91,14 +96,24 @@ class NeuronBank(wiring.Component):
     The bank counts its steps: every T-th step (from reset) is a sample's first, in which V
     and ``fired`` read as 0. Padding neurons (j >= n) never fire.
 
+    Parameters
+    ----------
+    h_lookup:
+        Keep h in a memory read by group (``h_read``; one block RAM) instead of registers
+        (``h_out``): for a layer whose h is read neuron by neuron after the last step.
+
     Members
     -------
     mask: In(n_neurons), all ones by default
         Neuron j may fire only while bit j is set.
     i: In(stream of {group, currents[P], last})
     o: Out(stream of {index, spike, last})
-    h_out: Out(ArrayLayout(signed(2), n_neurons))
-        h of every neuron at the latest step (the post factor of the hidden rule at t = T).
+    h_out: Out(ArrayLayout(signed(2), n_neurons)), without ``h_lookup``
+        h of every neuron at the latest step (the output rule's post factors, each step).
+    h_read: Out(:class:`memory.ReadPort.Signature` of groups, P values of h); with ``h_lookup``
+        h of group ``addr``'s neurons at the latest step (the hidden rule's post factors at
+        t = T), kept in a memory instead of registers: ``data`` is the group at the ``addr``
+        of the last cycle ``en`` was high. Read it only between steps.
 
     The leak of the next group is computed ahead, from its stored state, into a register;
     the group's currents then only add, saturate and compare. Throughput one group per cycle
@@ -107,11 +122,16 @@ class NeuronBank(wiring.Component):
     leave). Back-pressure on ``o`` stalls the input.
     """
 
-    def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int):
+    def __init__(self, cfg: NacaConfig, layer: str, *, lanes: int, h_lookup: bool = False):
         n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
         self._cfg, self._layer, self._lanes, self._n = cfg, layer, lanes, n
         self._groups = lane_groups(n, lanes)
         self._current = current_shape(cfg, layer)
+        self._h_lookup = h_lookup
+        h_port = ({"h_read": Out(memory.ReadPort.Signature(
+                      addr_width=index_shape(self._groups).width,
+                      shape=h_group_layout(lanes)))} if h_lookup else
+                  {"h_out": Out(ArrayLayout(signed(2), n))})
         super().__init__({
             "mask": In(unsigned(n), init=(1 << n) - 1),
             "i": In(stream.Signature(StructLayout({
@@ -119,7 +139,7 @@ class NeuronBank(wiring.Component):
                 "currents": ArrayLayout(self._current, lanes), "last": 1}))),
             "o": Out(stream.Signature(StructLayout({
                 "index": index_shape(n), "spike": 1, "last": 1}))),
-            "h_out": Out(ArrayLayout(signed(2), n)),
+            **h_port,
         })
 
     def elaborate(self, platform):
@@ -157,7 +177,7 @@ class NeuronBank(wiring.Component):
             m.d.sync += [ahead.eq(1), ahead_last.eq(scan.last)]
         with m.Elif(take):
             m.d.sync += ahead.eq(0)
-        spikes = []
+        spikes, h_of_group = [], []
         for p in range(lanes):
             mem = memory.Memory(shape=state, depth=groups, init=[])
             m.submodules[f"state{p}"] = mem
@@ -180,10 +200,19 @@ class NeuronBank(wiring.Component):
             spikes.append(spike_sig)
             h_sig = Signal(signed(2), name=f"h{p}")
             m.d.comb += h_sig.eq(h)
-            for g in range(groups):           # neuron g*P + p takes its h when group g steps
-                if g * lanes + p < self._n:
-                    with m.If(take & (self.i.payload.group == g)):
-                        m.d.sync += self.h_out[g * lanes + p].eq(h_sig)
+            h_of_group.append(h_sig)
+            if not self._h_lookup:
+                for g in range(groups):       # neuron g*P + p takes its h when group g steps
+                    if g * lanes + p < self._n:
+                        with m.If(take & (self.i.payload.group == g)):
+                            m.d.sync += self.h_out[g * lanes + p].eq(h_sig)
+        if self._h_lookup:
+            m.submodules.h = h_memory = memory.Memory(shape=h_group_layout(lanes),
+                                                      depth=groups, init=[])
+            h_write, h_read = h_memory.write_port(), h_memory.read_port()
+            m.d.comb += [h_write.addr.eq(self.i.payload.group), h_write.en.eq(take),
+                         h_write.data.eq(Cat(*h_of_group)), h_read.addr.eq(self.h_read.addr),
+                         h_read.en.eq(self.h_read.en), self.h_read.data.eq(h_read.data)]
         with m.If(take):
             m.d.sync += [pending.eq(Cat(*spikes)), pending_group.eq(self.i.payload.group),
                          end_pending.eq(self.i.payload.last)]

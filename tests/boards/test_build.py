@@ -68,9 +68,16 @@ def test_synthesis_alone_counts_the_cells_of_784_100_10_on_the_up5k(tmp_path):
     # 784-100-10 on one lane, without place and route
     report = synthesise("icebreaker", NacaConfig.for_sizes(784, 100, 10), 1, tmp_path)
     assert json.loads((tmp_path / "report.json").read_text()) == report
-    cells = report["cells"]
-    assert report["over"] == [c for c in ("SB_LUT4", "SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16")
-                              if cells.get(c, 0) > report["device_cells"][c]]
+    cells, packed = report["cells"], report["packed"]
+    # a logic cell holds one LUT4 and one flip-flop: packing needs at least as many as either
+    lcs = packed["ICESTORM_LC"]
+    flip_flops = sum(n for cell, n in cells.items() if cell.startswith("SB_DFF"))
+    assert lcs["available"] == 5_280 and lcs["used"] >= max(cells["SB_LUT4"], flip_flops)
+    assert packed["ICESTORM_SPRAM"]["used"] == cells["SB_SPRAM256KA"]
+    assert report["over"] == (
+        [c for c in ("SB_LUT4", "SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16")
+         if cells.get(c, 0) > report["device_cells"][c]]
+        + [c for c, usage in packed.items() if usage["used"] > usage["available"]])
     # the hidden weights, 78,400 of 8 bits, fill 3 SPRAMs of 256 kbit; the rest fits the
     # block RAM, and one output lane's multipliers, the hidden lane's and the neurons' the DSPs
     assert cells["SB_SPRAM256KA"] == -(-78_400 * 8 // (256 * 1024)) == 3

@@ -13,7 +13,7 @@ from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import init_state
 from naca.golden_model.qformat import QFormat
 from naca.rtl.fixed import requantize, shape_of
-from naca.rtl.learning import OutputErrorUnit
+from naca.rtl.learning import HiddenUpdatePacker, OutputErrorUnit
 from naca.rtl.modulator import ModulatorUnit
 from naca.sim.streams import simulate, stream_get, stream_put_all
 
@@ -124,4 +124,52 @@ def test_output_error_words_match_golden(lr, lanes, output_error):
         error = counts - steps * (np.arange(c) == label)
         expected.append(arith.update_value("output", error, 0).tolist())
     assert any(v != 0 for row in expected for v in row)
+    assert got == expected
+
+
+
+@pytest.mark.parametrize("lanes, stall", [(1, 0.0), (3, 0.4), (4, 0.2), (10, 0.0)])
+def test_hidden_update_packer_signs_masks_and_groups_the_broadcast(lanes, stall):
+    # v_j = h_j * mask_j * broadcast_j for random words, h read from a model of the neuron
+    # bank's h memory (a group of P per address, the data the cycle after ``en``)
+    cfg = NacaConfig.for_sizes(64, 23, 10)
+    h, groups = cfg.n_hidden, -(-cfg.n_hidden // lanes)
+    top = (1 << (shape_of(cfg.formats.update_hidden).width - 1)) - 1
+    gen = np.random.default_rng(lanes)
+    passes = [(gen.integers(-1, 2, h), gen.random(h) < 0.7, gen.integers(-top, top + 1, h))
+              for _ in range(3)]
+    dut = HiddenUpdatePacker(cfg, lanes=lanes)
+    state = {"table": None, "done": False}
+    got = []
+
+    async def h_memory(ctx):
+        while not state["done"]:
+            _, _, addr, en = await ctx.tick().sample(dut.h_read.addr, dut.h_read.en)
+            if en:
+                group = state["table"][addr * lanes:(addr + 1) * lanes]
+                ctx.set(dut.h_read.data, [int(x) for x in group])
+
+    async def producer(ctx):
+        for k, (post, mask, value) in enumerate(passes):
+            state["table"] = np.concatenate([post, np.zeros(groups * lanes - h, int)])
+            ctx.set(dut.mask, int("".join("1" if b else "0" for b in mask[::-1]), 2))
+            await stream_put_all(ctx, dut.i, [{"neuron": j, "value": int(value[j]),
+                                               "last": j == h - 1} for j in range(h)],
+                                 seed=k, stall_probability=stall)
+
+    async def consumer(ctx):
+        gen = random.Random(7)
+        for _ in passes:
+            words = []
+            for g in range(groups):
+                beat = await stream_get(ctx, dut.o, stall=gen, stall_probability=stall)
+                assert beat.group == g
+                words += [int(v) for v in beat.values]
+            assert not any(words[h:])      # the padded last group's lanes carry zeros
+            got.append(words[:h])
+        state["done"] = True
+
+    simulate(dut, h_memory, producer, consumer)
+    expected = [(post * mask * value).tolist() for post, mask, value in passes]
+    assert all(any(row) for row in expected)
     assert got == expected
