@@ -1,6 +1,6 @@
 """Spike encoder: a sample's pixel codes and a step key in, the active input indices out."""
 
-from amaranth.hdl import EnableInserter, Module, Signal
+from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
@@ -37,6 +37,10 @@ class SpikeEncoder(wiring.Component):
         scan has issued its last position.
     o: Out(stream of :func:`event_layout`)
         The active inputs in ascending order, then a terminating ``last`` beat.
+    hash_free: Out(1); hash_x: In(32); hash_word: Out(32)
+        The encoder's :class:`HashPipeline`, lent while no step runs (``hash_free``: no key
+        being scanned, nothing in flight): it then hashes ``hash_x`` into ``hash_word``,
+        :data:`HASH_LATENCY` cycles later (the :class:`KeyUnit`'s rounds).
 
     A pipeline of ``HASH_LATENCY`` stages (the code read and the hash) examines one input per
     cycle; inputs that do not spike leave no beat. Latency ``HASH_LATENCY`` cycles from a
@@ -50,6 +54,9 @@ class SpikeEncoder(wiring.Component):
             "pixels": In(stream.Signature(pixel_layout(cfg))),
             "key": In(stream.Signature(WORD)),
             "o": Out(stream.Signature(event_layout(cfg))),
+            "hash_free": Out(1),
+            "hash_x": In(WORD),
+            "hash_word": Out(WORD),
         })
 
     def elaborate(self, platform):
@@ -76,8 +83,12 @@ class SpikeEncoder(wiring.Component):
         m.submodules.hash = hasher = EnableInserter(advance)(HashPipeline())
         stages = [Signal(StructLayout({"valid": 1, "position": range(n + 1)}),
                          name=f"stage{k}") for k in range(HASH_LATENCY + 1)]
+        in_flight = Cat(stage.valid for stage in stages) != 0
         m.d.comb += [stages[0].valid.eq(issue.valid), stages[0].position.eq(issue.position),
-                     hasher.x.eq(key ^ (issue.position >> 2)),
+                     self.hash_free.eq(issue.start.ready & ~in_flight),
+                     hasher.x.eq(Mux(self.hash_free, self.hash_x,
+                                     key ^ (issue.position >> 2))),
+                     self.hash_word.eq(hasher.word),
                      read.addr.eq(stages[-3].position), read.en.eq(advance)]
         code = Signal.like(read.data)
         with m.If(advance):

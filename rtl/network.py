@@ -229,6 +229,9 @@ class NacaCore(wiring.Component):
         learn_started, learned = Signal(2), Signal(2)
         m.d.comb += [hidden.round_key.eq(hidden_key), output.round_key.eq(output_key),
                      keys.sample.eq(sample),
+                     # the key unit hashes through the encoder's pipeline between its steps
+                     keys.hash_free.eq(encoder.hash_free), encoder.hash_x.eq(keys.hash_x),
+                     keys.hash_word.eq(encoder.hash_word),
                      encoder.key.payload.eq(keys.o.payload),
                      encoder.key.valid.eq(keys.o.valid & encoding),
                      keys.o.ready.eq(~encoding | encoder.key.ready),

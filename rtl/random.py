@@ -2,7 +2,8 @@
 
 :func:`mix32` builds the golden model's mixing function from adders, xors and shifts (no
 multiplier). :class:`KeyUnit` derives the key of one (stream, sample, step) with that one
-mixer, iterated four times; :class:`HashPipeline` is the mixer as a three-cycle pipeline.
+mixer, iterated four times, through a borrowed :class:`HashPipeline` (the mixer as a
+three-cycle pipeline).
 """
 
 from amaranth.hdl import Module, Signal, Value, unsigned
@@ -70,7 +71,9 @@ def key_request_layout(step_shape) -> StructLayout:
 
 
 class KeyUnit(wiring.Component):
-    """key = mix(mix(mix(mix(seed) ^ stream) ^ sample) ^ step), one unit for every stream.
+    """key = mix(mix(mix(mix(seed) ^ stream) ^ sample) ^ step), one unit for every stream,
+    hashing through a :class:`HashPipeline` it borrows (the spike encoder's, while the encoder
+    is idle: :attr:`encoder.SpikeEncoder.hash_free`).
 
     Parameters
     ----------
@@ -86,8 +89,12 @@ class KeyUnit(wiring.Component):
     i: In(stream of {stream, step})
         One request per key.
     o: Out(stream of 32-bit key)
+    hash_x: Out(32); hash_word: In(32); hash_free: In(1)
+        The borrowed pipeline: ``hash_word`` is ``mix32`` of the ``hash_x`` of
+        :data:`HASH_LATENCY` cycles earlier while ``hash_free`` is high. A request is taken only
+        while it is, and its owner must keep it free until the key has been taken.
 
-    Four rounds through one :class:`HashPipeline`, ``HASH_LATENCY + 1`` cycles each: latency
+    Four rounds through the pipeline, ``HASH_LATENCY + 1`` cycles each: latency
     ``4 * (HASH_LATENCY + 1)`` cycles from an accepted request to ``o.valid``; one request at a
     time (``i.ready`` is low from acceptance until the key is taken). Back-pressure on ``o``
     holds the key.
@@ -99,11 +106,13 @@ class KeyUnit(wiring.Component):
             "sample": In(WORD),
             "i": In(stream.Signature(key_request_layout(step_shape))),
             "o": Out(stream.Signature(WORD)),
+            "hash_x": Out(WORD),
+            "hash_word": In(WORD),
+            "hash_free": In(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.hash = hasher = HashPipeline()
         acc = Signal(WORD)
         request = Signal.like(self.i.payload)
         round_ = Signal(range(5))
@@ -118,13 +127,13 @@ class KeyUnit(wiring.Component):
                 m.d.comb += operand.eq(acc ^ self.sample)
             with m.Case(4):
                 m.d.comb += operand.eq(acc ^ request.step)
-        m.d.comb += [hasher.x.eq(operand), self.i.ready.eq(round_ == 0),
+        m.d.comb += [self.hash_x.eq(operand), self.i.ready.eq((round_ == 0) & self.hash_free),
                      self.o.payload.eq(acc)]
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [request.eq(self.i.payload), round_.eq(1), waited.eq(0)]
         with m.Elif((round_ != 0) & ~self.o.valid):
             with m.If(waited == HASH_LATENCY):
-                m.d.sync += [acc.eq(hasher.word), waited.eq(0)]
+                m.d.sync += [acc.eq(self.hash_word), waited.eq(0)]
                 with m.If(round_ == 4):
                     m.d.sync += self.o.valid.eq(1)
                 with m.Else():
@@ -134,5 +143,3 @@ class KeyUnit(wiring.Component):
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += [self.o.valid.eq(0), round_.eq(0)]
         return m
-
-

@@ -4,19 +4,37 @@ import random
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module, Mux, Signal
 
 from naca.golden_model import datasets, rng
 from naca.golden_model.arith import FixedPoint
 from naca.golden_model.config import NacaConfig
 from naca.rtl.encoder import SpikeEncoder
 from naca.rtl.fixed import index_shape
-from naca.rtl.random import KeyUnit
+from naca.rtl.random import HashPipeline, KeyUnit
 from naca.sim.streams import get_step_events, simulate, stream_get, stream_put, stream_put_all
 
 
 def rtl_keys(requests, seed, stall):
+    # the key unit borrows a hash pipeline whose owner is busy at random moments
     dut = KeyUnit(step_shape=index_shape(256))
+    top = Module()
+    top.submodules.keys = dut
+    top.submodules.hash = hasher = HashPipeline()
+    owner_busy = Signal()
+    # while busy, the owner hashes its own words
+    top.d.comb += [hasher.x.eq(Mux(owner_busy, 0x5EED_5EED, dut.hash_x)),
+                   dut.hash_word.eq(hasher.word), dut.hash_free.eq(~owner_busy)]
     out = []
+    finished = []
+
+    async def owner(ctx):
+        gen = random.Random(8)
+        while not finished:
+            # busy only while no request is in flight, as the spike encoder is
+            if ctx.get(dut.i.ready) | ctx.get(owner_busy):
+                ctx.set(owner_busy, gen.random() < stall)
+            await ctx.tick()
 
     async def bench(ctx):
         ctx.set(dut.seed, seed)
@@ -26,8 +44,9 @@ def rtl_keys(requests, seed, stall):
             await stream_put(ctx, dut.i, {"stream": stream, "step": step}, stall=gen,
                              stall_probability=stall)
             out.append(await stream_get(ctx, dut.o, stall=gen, stall_probability=stall))
+        finished.append(True)
 
-    simulate(dut, bench)
+    simulate(top, bench, owner)
     return out
 
 
