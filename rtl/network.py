@@ -30,7 +30,7 @@ from .learning import (
 from .mask import MaskUnit
 from .modulator import ModulatorUnit
 from .neuron import NeuronBank
-from .random import WORD, KeyUnit
+from .random import WORD, HashBank, KeyUnit
 from .synapses import SynapseArray, lane_groups
 
 
@@ -67,8 +67,9 @@ class NacaCore(wiring.Component):
     neurons, spike counts, the correlator). The prediction (the counts' argmax) is decided
     next, as the output error of ``output_error = "mistakes"`` needs it. When training, the
     modulator broadcasts the label's words to the hidden core and the error unit the output
-    words; the encoder replays the last step's inputs into the hidden learning sweep while the
-    correlator sweeps the output synapses. Then the result leaves and the sample counter advances.
+    words; the encoder replays the last step's inputs into the hidden learning sweep, then the
+    correlator sweeps the output synapses (the two sweeps take turns at one bank of rounding
+    hashes). Then the result leaves and the sample counter advances.
     Streams that leave block RAM or cross the chip (the currents, the update words, the
     learning rows) pass two-beat FIFOs, so that units meet at registers.
 
@@ -227,6 +228,15 @@ class NacaCore(wiring.Component):
         encoding = key_stream == Stream.ENCODE
         words_sent, words_loaded = Signal(2), Signal(2)
         learn_started, learned = Signal(2), Signal(2)
+        # the two layers' learning sweeps take turns (hidden first) at one bank of rounding
+        # hashes
+        sub.hashes = hashes = HashBank(max(len(hidden.hash_x), len(output.hash_x)))
+        for k in range(len(hashes.x)):
+            hidden_x = hidden.hash_x[k] if k < len(hidden.hash_x) else 0
+            output_x = output.hash_x[k] if k < len(output.hash_x) else 0
+            m.d.comb += hashes.x[k].eq(Mux(learned[0], output_x, hidden_x))
+        m.d.comb += [hidden.hash_words.eq(hashes.word[:len(hidden.hash_x)]),
+                     output.hash_words.eq(hashes.word[:len(output.hash_x)])]
         m.d.comb += [hidden.round_key.eq(hidden_key), output.round_key.eq(output_key),
                      keys.sample.eq(sample),
                      # the key unit hashes through the encoder's pipeline between its steps
@@ -321,10 +331,12 @@ class NacaCore(wiring.Component):
                              keys.i.valid.eq(~learn_started[0]),
                              keys.i.payload.stream.eq(Stream.ENCODE),
                              keys.i.payload.step.eq(steps - 1),
-                             correlator.start.valid.eq(~learn_started[1])]
+                             # the output sweep follows the hidden one (they share the
+                             # rounding hashes)
+                             correlator.start.valid.eq(learned[0] & ~learn_started[1])]
                 with m.If(keys.i.ready):
                     m.d.sync += learn_started[0].eq(1)
-                with m.If(correlator.start.ready):
+                with m.If(correlator.start.valid & correlator.start.ready):
                     m.d.sync += learn_started[1].eq(1)
                 with m.If(hidden.learn.valid & hidden.learn.ready & hidden.learn.payload.last):
                     m.d.sync += learned[0].eq(1)

@@ -8,7 +8,7 @@ three-cycle pipeline).
 
 from amaranth.hdl import Module, Signal, Value, unsigned
 from amaranth.lib import stream, wiring
-from amaranth.lib.data import StructLayout
+from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ..golden_model.rng import Stream
@@ -63,6 +63,29 @@ class HashPipeline(wiring.Component):
 
 
 HASH_LATENCY = len(PIPELINED_MIX)
+
+
+class HashBank(wiring.Component):
+    """``count`` :class:`HashPipeline` s side by side.
+
+    Members
+    -------
+    x: In(count words); word: Out(count words)
+        ``word[k]`` is ``mix32(x[k])`` of the ``x`` presented :data:`HASH_LATENCY` cycles
+        earlier. One word per pipeline per cycle; no back-pressure.
+    """
+
+    def __init__(self, count: int):
+        self._count = count
+        super().__init__({"x": In(ArrayLayout(WORD, count)),
+                          "word": Out(ArrayLayout(WORD, count))})
+
+    def elaborate(self, platform):
+        m = Module()
+        for k in range(self._count):
+            m.submodules[f"hash{k}"] = hasher = HashPipeline()
+            m.d.comb += [hasher.x.eq(self.x[k]), self.word[k].eq(hasher.word)]
+        return m
 
 
 def key_request_layout(step_shape) -> StructLayout:

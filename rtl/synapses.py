@@ -9,7 +9,7 @@ from ..golden_model.config import RANDOM_BYTE_BITS, NacaConfig
 from ..golden_model.rng import col_word_bits
 from .fixed import index_shape, requantize, shape_of
 from .pipeline import shift
-from .random import HASH_LATENCY, HashPipeline
+from .random import HASH_LATENCY, WORD
 from .scan import ReadScan, serve_reads
 
 
@@ -27,6 +27,19 @@ def lane_groups(n_neurons: int, lanes: int, *, field: str = "lanes") -> int:
 def bank_address(i: int, j: int, lanes: int, groups: int) -> tuple[int, int]:
     """Where weight W[i, j] lives: (bank j mod P, address i*G + j div P)."""
     return j % lanes, i * groups + j // lanes
+
+
+def lanes_per_hash(lanes: int, groups: int) -> int:
+    """Lanes that share a rounding hash. Four neighbouring neurons share a random word: when
+    every group starts on a multiple of four (P % 4 == 0) or there is one group, lanes
+    4q .. 4q+3 always share theirs (and take a fixed byte of it); otherwise each lane hashes
+    its own."""
+    return 4 if lanes % 4 == 0 or groups == 1 else 1
+
+
+def rounding_hashes(lanes: int, groups: int) -> int:
+    """The rounding hash pipelines a :class:`SynapseArray` of P lanes and G groups uses."""
+    return -(-lanes // lanes_per_hash(lanes, groups))
 
 
 def update_word_shape(cfg: NacaConfig, layer: str):
@@ -103,6 +116,10 @@ class SynapseArray(wiring.Component):
         ``last`` beat is taken once every write-back of the sweep has landed.
     updates_written: Out(range(P + 1))
         How many synapses received a non-zero update term this cycle (a status count).
+    hash_x: Out(words); hash_words: In(words), :func:`rounding_hashes` of each
+        The learning sweep's rounding hashes, computed outside (a :class:`random.HashBank`,
+        which the core shares between its two layers): ``hash_words[k]`` must be ``mix32`` of
+        ``hash_x[k]`` of :data:`random.HASH_LATENCY` cycles earlier while a sweep learns.
 
     Throughput: one group per cycle per lane in both sweeps (with ``single_port``, one every
     other cycle in the learning sweep), back to back between rows. The forward sweep is a
@@ -122,6 +139,7 @@ class SynapseArray(wiring.Component):
         fan_in = cfg.n_inputs if layer == "hidden" else cfg.n_hidden
         n = cfg.n_hidden if layer == "hidden" else cfg.n_classes
         self._fan_in, self._n, self._groups = fan_in, n, lane_groups(n, lanes)
+        hashes = rounding_hashes(lanes, self._groups)
         self._factor_shape = factor_shape
         self._weight_fmt = getattr(cfg.formats, f"weight_{layer}")
         self._update_fmt = getattr(cfg.formats, f"update_{layer}")
@@ -152,6 +170,8 @@ class SynapseArray(wiring.Component):
             "round_key": In(unsigned(32)),
             "learn": In(stream.Signature(learn)),
             "updates_written": Out(range(lanes + 1)),
+            "hash_x": Out(ArrayLayout(WORD, hashes)),
+            "hash_words": In(ArrayLayout(WORD, hashes)),
             "o": Out(stream.Signature(StructLayout({
                 "group": index_shape(self._groups),
                 "currents": ArrayLayout(self._acc, lanes), "last": 1}))),
@@ -309,10 +329,8 @@ class SynapseArray(wiring.Component):
         fetch = stage[LEARN_LATENCY - (4 if factors is not None else 3)]
         landed = stage[LEARN_LATENCY]          # the new weight is formed
         written = stage[LEARN_LATENCY + late]
-        # Four neighbouring neurons share a random word. When every group starts on a multiple
-        # of four (P % 4 == 0) or there is one group, lanes 4q .. 4q+3 always share theirs and
-        # take a fixed byte: one hash per four lanes. Otherwise each lane hashes its own.
-        shared = p_lanes % 4 == 0 or g_count == 1
+        # four neighbouring neurons share a random word (see lanes_per_hash)
+        per_hash = lanes_per_hash(p_lanes, g_count)
         words = {}
         for p in range(p_lanes):
             # The learning pipeline of synapse (i, j), j = group * P + p:
@@ -321,16 +339,15 @@ class SynapseArray(wiring.Component):
             #   of v_j f); stage 4: the term v_j f and the byte, read W;
             #   stage 5: hold W and the step SR(v_j f); stage 6: write W <- sat(W + step).
             j = first_neuron + p
-            owner = p // 4 if shared else p
+            owner = p // per_hash
             if owner not in words:
                 index = Signal(32, name=f"word_index{owner}")
                 m.d.sync += index.eq(self.round_key ^ ((row << col_bits) | (j >> 2)))
-                m.submodules[f"hash{owner}"] = hasher = HashPipeline()
-                m.d.comb += hasher.x.eq(index)
-                words[owner] = hasher.word
+                m.d.comb += self.hash_x[owner].eq(index)
+                words[owner] = self.hash_words[owner]
             word = words[owner]
             rand = Signal(RANDOM_BYTE_BITS, name=f"rand{p}")
-            if shared:
+            if per_hash == 4:
                 m.d.sync += rand.eq(word.word_select(p % 4, 8)[:RANDOM_BYTE_BITS])
             else:
                 byte_of = [Signal(2, name=f"byte{p}_{k}") for k in range(LEARN_LATENCY - 1)]

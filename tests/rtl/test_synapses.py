@@ -7,13 +7,14 @@ import warnings
 
 import numpy as np
 import pytest
-from amaranth.hdl import UnusedElaboratable
+from amaranth.hdl import Module, UnusedElaboratable
 
 from naca.golden_model import datasets, rng
 from naca.golden_model.arith import FixedPoint
 from naca.golden_model.config import NacaConfig
 from naca.golden_model.network import init_state
 from naca.rtl.learning import correlation_shape
+from naca.rtl.random import HashBank
 from naca.rtl.synapses import SynapseArray, lane_groups, weight_write_beats
 from naca.sim.streams import simulate, stream_get, stream_put_all
 
@@ -121,7 +122,12 @@ def rtl_learn(cfg, w, v, rows, key, lanes, stall, *, layer="hidden", factors=Non
                                                          "addr": beat["addr"]}])
             back.append(await stream_get(ctx, dut.weight_data))
 
-    simulate(dut, bench)
+    # the array's rounding hashes, as the core provides them
+    top = Module()
+    top.submodules.array = dut
+    top.submodules.hashes = hashes = HashBank(len(dut.hash_x))
+    top.d.comb += [hashes.x.eq(dut.hash_x), dut.hash_words.eq(hashes.word)]
+    simulate(top, bench)
     return np.array(back).reshape(w.shape)
 
 
