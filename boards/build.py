@@ -76,6 +76,23 @@ HIDDEN_WEIGHTS = "*.core.hidden/t:{cell} *.core.hidden/r:MEMID=\\weights* %i"
 ICE40_HIDDEN_WEIGHTS_UNINITIALISED = f"delete {HIDDEN_WEIGHTS.format(cell='$meminit_v2')}"
 ICE40_HIDDEN_WEIGHTS_IN_SPRAM = ("setattr -set ram_style \"huge\" "
                                  + HIDDEN_WEIGHTS.format(cell="$mem_v2"))
+#: Memories whose read data is never used in a cycle that writes the word being read: the
+#: correlator's rows (a step's rows are distinct; its sweep runs alone), the synapse arrays'
+#: update words (loaded while no sweep runs) and weights (a sweep reads and writes each word
+#: once; loads and read-back run alone), the modulation table and the host link's frame
+#: buffer (written and read in different phases), the input codes (written between samples),
+#: the hidden h (written by the steps, read after them) and the stream FIFOs' storage
+#: (``SyncFIFOBuffered`` reads only a filled slot and writes only a free one). The iCE40's
+#: block RAM leaves a read of the word being written undefined, and Yosys would keep
+#: Amaranth's read-before-write by delaying each write a cycle (flip-flops for its data,
+#: address and enable, and a bypass multiplexer): for these memories the collision is
+#: declared don't-care instead.
+COLLISION_FREE_MEMORIES = ("rows", "updates*", "weights*", "table", "buffer", "codes", "h",
+                           "storage")
+ICE40_COLLISIONS_DONT_CARE = (
+    "setparam -set RD_COLLISION_X_MASK 1'1 t:$mem_v2 "
+    + " ".join(f"r:MEMID=\\{name}" for name in COLLISION_FREE_MEMORIES)
+    + " %u" * (len(COLLISION_FREE_MEMORIES) - 1) + " %i")
 #: Yosys re-encodes a state machine (one-hot, shallower next-state logic) only if its state
 #: register has no initial value, and Amaranth gives every register one. The board top holds
 #: the design in reset until the PLL locks, and the reset sets every state register, so the
@@ -87,6 +104,7 @@ BOARDS = {
                         "-dsp", "\n".join((RECODED_STATE_MACHINES,
                                            ICE40_HIDDEN_WEIGHTS_UNINITIALISED,
                                            ICE40_SMALL_MEMORIES_IN_BLOCK_RAM,
+                                           ICE40_COLLISIONS_DONT_CARE,
                                            ICE40_HIDDEN_WEIGHTS_IN_SPRAM))),
     "ulx3s": Board(ULX3S_85F_Platform, "ecp5-85f", 25e6, 80e6, 3, "bit", True, False),
 }

@@ -82,16 +82,18 @@ class HostLink(wiring.Component):
         put, get = buffer.write_port(), buffer.read_port()
 
         byte, got = self.rx.payload, self.rx.valid
-        command, length = Signal(8), Signal(16)
-        count = Signal(16)                   # payload bytes received, then consumed
-        final = Signal(16)                   # the index of the payload's last byte
+        # a payload's lengths and positions (a longer frame is refused as its length arrives)
+        frame_count = range(MAX_PAYLOAD + 1)
+        command, length = Signal(8), Signal(frame_count)
+        count = Signal(frame_count)          # payload bytes received, then consumed
+        final = Signal(frame_count)          # the index of the payload's last byte
         crc = Signal(16, init=0xFFFF)
         crc_next = crc16_step(m, crc, byte)
         crc_ok = Signal()                    # the received CRC's bytes so far match
         idle_cycles = Signal(range(self._timeout + 1))
         stray = Signal()                     # the error for a run of stray bytes was sent
         error = Signal(8)
-        reply_command, expected = Signal(8), Signal(16)   # the reply's command and length
+        reply_command, expected = Signal(8), Signal(frame_count)   # the reply's command, length
 
         # the record being gathered from the buffer, and the answer being sent back
         write, target, addr, data = Signal(), Signal(8), Signal(32), Signal(32)
@@ -133,7 +135,7 @@ class HostLink(wiring.Component):
         # and a READ record, and the number of whole READ records
         in_write = Signal(range(ACCESS_BYTES))
         in_read = Signal(range(READ_BYTES))
-        reads = Signal(16)
+        reads = Signal(frame_count)
         # whether the command is known and its length right, registered: both are final a
         # CRC byte before they are used
         known, length_ok = Signal(), Signal()
@@ -374,7 +376,7 @@ class HostLink(wiring.Component):
         # each byte sent is folded into the CRC the cycle after (from a register, not from the
         # byte's multiplexer); the last payload byte is in before the CRC state is reached
         tx_crc = Signal(16, init=0xFFFF)
-        tx_count = Signal(16)
+        tx_count = Signal(frame_count)
         payload_sent = Signal()              # tx_count == expected, registered
         sent, folding = Signal(8), Signal()
         m.d.sync += folding.eq(0)
