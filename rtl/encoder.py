@@ -33,7 +33,9 @@ class SpikeEncoder(wiring.Component):
     pixels: In(stream of {addr, code})
         Writes the sample's input codes into the encoder's memory; always ready.
     key: In(stream of 32-bit key)
-        One key per step starts a scan of all N inputs; the next key is taken as soon as the
+        One key per step starts a scan of all N inputs. The key is not copied: its payload
+        must hold until ``hash_free`` rises again (the :class:`KeyUnit`'s does: it changes only
+        with a new request, which waits for ``hash_free``). The next key is taken as soon as the
         scan has issued its last position.
     o: Out(stream of :func:`event_layout`)
         The active inputs in ascending order, then a terminating ``last`` beat.
@@ -71,12 +73,10 @@ class SpikeEncoder(wiring.Component):
                      write.data.eq(self.pixels.payload.code), write.en.eq(self.pixels.valid)]
 
         advance = Signal()                  # every stage moves on (nothing waits at the end)
-        key = Signal(WORD)
+        key = self.key.payload              # held while the step's positions are issued
         m.submodules.issue = issue = PositionIssuer(count=n + 1, addr_shape=index_shape(n + 1))
         m.d.comb += [issue.start.valid.eq(self.key.valid), issue.start.payload.eq(0),
                      self.key.ready.eq(issue.start.ready), issue.advance.eq(advance)]
-        with m.If(self.key.valid & self.key.ready):
-            m.d.sync += key.eq(self.key.payload)
 
         # Stage 0 issues a position (n is the step's terminator) and its hash begins; its
         # code is read on the way into the second-to-last stage and registered into the last.

@@ -179,7 +179,9 @@ class NacaCore(wiring.Component):
         wiring.connect(m, events.o, hidden.events)
         # the currents leave block RAM: a register stage before the neurons' arithmetic
         hop = self._hop
-        connect_buffered(m, "hidden_currents", hidden.o, hidden_neurons.i, depth=hop)
+        # (the hidden currents, wide when the layer's fan-in is, always leave from a register)
+        connect_buffered(m, "hidden_currents", hidden.o, hidden_neurons.i, depth=hop,
+                         registered=True)
         connect_buffered(m, "output_currents", output.o, output_neurons.i, depth=hop)
         wiring.connect(m, hidden_spikes.o, correlator.pre)
         # the learning rows reach the synapses through registers (their ``last`` beat waits

@@ -76,7 +76,11 @@ def rtl_spikes(cfg, codes, sample, stall):
                                                for addr, code in enumerate(codes)])
         keys = [int(rng.stream_key(cfg.seed, rng.Stream.ENCODE, sample, t))
                 for t in range(cfg.time_steps)]
-        await stream_put_all(ctx, dut.key, keys, seed=4, stall_probability=stall)
+        gen = random.Random(4)
+        for key in keys:
+            await stream_put(ctx, dut.key, key, stall=gen, stall_probability=stall)
+            # the key is held until its step has been issued, as the key unit holds it
+            await ctx.tick().until(dut.hash_free)
 
     async def consumer(ctx):
         gen = random.Random(99)
