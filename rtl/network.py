@@ -222,14 +222,16 @@ class NacaCore(wiring.Component):
         pixel = Signal(range(n))
         issued = Signal(range(steps + 1))           # encode keys requested this sample
         stepped = Signal(range(steps + 1))          # output steps handed to the correlator
-        round_keys = Signal(range(3))               # rounding keys requested (hidden first)
-        keys_in = Signal(2)                         # rounding keys received
-        hidden_key, output_key = Signal(WORD), Signal(WORD)
-        # one key unit serves the three streams; its key goes where its request came from
+        hidden_key_asked, hidden_key_in = Signal(), Signal()
+        hidden_key = Signal(WORD)
+        # One key unit serves the three streams; its key goes where its request came from. The
+        # output rounding key is asked for once the hidden sweep is done, and the output sweep
+        # reads it from the key unit, which holds it until that sweep is done too.
         key_stream = Signal.like(keys.i.payload.stream)
         encoding = key_stream == Stream.ENCODE
+        output_key_in = keys.o.valid & (key_stream == Stream.ROUND_OUTPUT)
         words_sent, words_loaded = Signal(2), Signal(2)
-        learn_started, learned = Signal(2), Signal(2)
+        learn_started, learned = Signal(3), Signal(2)   # replay key, output key, output sweep
         # the two layers' learning sweeps take turns (hidden first) at one bank of rounding
         # hashes
         sub.hashes = hashes = HashBank(max(len(hidden.hash_x), len(output.hash_x)))
@@ -239,21 +241,20 @@ class NacaCore(wiring.Component):
             m.d.comb += hashes.x[k].eq(Mux(learned[0], output_x, hidden_x))
         m.d.comb += [hidden.hash_words.eq(hashes.word[:len(hidden.hash_x)]),
                      output.hash_words.eq(hashes.word[:len(output.hash_x)])]
-        m.d.comb += [hidden.round_key.eq(hidden_key), output.round_key.eq(output_key),
+        m.d.comb += [hidden.round_key.eq(hidden_key), output.round_key.eq(keys.o.payload),
                      keys.sample.eq(sample),
                      # the key unit hashes through the encoder's pipeline between its steps
                      keys.hash_free.eq(encoder.hash_free), encoder.hash_x.eq(keys.hash_x),
                      keys.hash_word.eq(encoder.hash_word),
                      encoder.key.payload.eq(keys.o.payload),
                      encoder.key.valid.eq(keys.o.valid & encoding),
-                     keys.o.ready.eq(~encoding | encoder.key.ready),
+                     keys.o.ready.eq(Mux(encoding, encoder.key.ready,
+                                         (key_stream != Stream.ROUND_OUTPUT) | learned[1])),
                      modulator.i.payload.eq(label), error.i.payload.eq(label)]
         with m.If(keys.i.valid & keys.i.ready):
             m.d.sync += key_stream.eq(keys.i.payload.stream)
         with m.If(keys.o.valid & (key_stream == Stream.ROUND_HIDDEN)):
-            m.d.sync += [hidden_key.eq(keys.o.payload), keys_in[0].eq(1)]
-        with m.If(keys.o.valid & (key_stream == Stream.ROUND_OUTPUT)):
-            m.d.sync += [output_key.eq(keys.o.payload), keys_in[1].eq(1)]
+            m.d.sync += [hidden_key.eq(keys.o.payload), hidden_key_in.eq(1)]
         with m.If(correlator.post.valid & correlator.post.ready):
             m.d.sync += stepped.eq(stepped + 1)
 
@@ -272,7 +273,8 @@ class NacaCore(wiring.Component):
                     m.d.sync += pixel.eq(Mux(pixel == n - 1, 0, pixel + 1))
                     with m.If(pixel == n - 1):
                         m.d.sync += [label.eq(self.i.payload.label), train.eq(self.i.payload.train),
-                                     issued.eq(0), stepped.eq(0), round_keys.eq(0), keys_in.eq(0),
+                                     issued.eq(0), stepped.eq(0), hidden_key_asked.eq(0),
+                                     hidden_key_in.eq(0),
                                      words_sent.eq(0), words_loaded.eq(0),
                                      learn_started.eq(0), learned.eq(0),
                                      counts.eq(0), candidate.eq(0)]
@@ -287,19 +289,19 @@ class NacaCore(wiring.Component):
                     with m.If(mask_unit.done):
                         m.next = "FORWARD"
             with m.State("FORWARD"):
-                # the steps' encode keys, then the two rounding keys
+                # the steps' encode keys, then the hidden rounding key
                 with m.If(issued < steps):
                     m.d.comb += [keys.i.valid.eq(1), keys.i.payload.stream.eq(Stream.ENCODE),
                                  keys.i.payload.step.eq(issued)]
                     with m.If(keys.i.ready):
                         m.d.sync += issued.eq(issued + 1)
-                with m.Elif(round_keys < 2):
+                with m.Elif(~hidden_key_asked):
                     m.d.comb += [keys.i.valid.eq(1),
-                                 keys.i.payload.stream.eq(Stream.ROUND_HIDDEN + round_keys),
+                                 keys.i.payload.stream.eq(Stream.ROUND_HIDDEN),
                                  keys.i.payload.step.eq(steps)]
                     with m.If(keys.i.ready):
-                        m.d.sync += round_keys.eq(round_keys + 1)
-                with m.If((stepped == steps) & ~correlator.busy & (keys_in == 0b11)):
+                        m.d.sync += hidden_key_asked.eq(1)
+                with m.If((stepped == steps) & ~correlator.busy & hidden_key_in):
                     m.next = "DECIDE"
             with m.State("DECIDE"):
                 # the prediction comes before learning: the "mistakes" output error needs it
@@ -329,17 +331,22 @@ class NacaCore(wiring.Component):
                 with m.If(words_loaded == 0b11):
                     m.next = "LEARN"
             with m.State("LEARN"):
+                # the replay's key; once the hidden sweep is done, the output rounding key, then
+                # the output sweep (the two sweeps share the rounding hashes)
                 m.d.comb += [replaying.eq(1),
-                             keys.i.valid.eq(~learn_started[0]),
-                             keys.i.payload.stream.eq(Stream.ENCODE),
-                             keys.i.payload.step.eq(steps - 1),
-                             # the output sweep follows the hidden one (they share the
-                             # rounding hashes)
-                             correlator.start.valid.eq(learned[0] & ~learn_started[1])]
-                with m.If(keys.i.ready):
-                    m.d.sync += learn_started[0].eq(1)
+                             keys.i.valid.eq(Mux(learned[0], ~learn_started[1],
+                                                 ~learn_started[0])),
+                             keys.i.payload.stream.eq(Mux(learned[0], Stream.ROUND_OUTPUT,
+                                                          Stream.ENCODE)),
+                             keys.i.payload.step.eq(Mux(learned[0], steps, steps - 1)),
+                             correlator.start.valid.eq(output_key_in & ~learn_started[2])]
+                with m.If(keys.i.valid & keys.i.ready):
+                    with m.If(learned[0]):
+                        m.d.sync += learn_started[1].eq(1)
+                    with m.Else():
+                        m.d.sync += learn_started[0].eq(1)
                 with m.If(correlator.start.valid & correlator.start.ready):
-                    m.d.sync += learn_started[1].eq(1)
+                    m.d.sync += learn_started[2].eq(1)
                 with m.If(hidden.learn.valid & hidden.learn.ready & hidden.learn.payload.last):
                     m.d.sync += learned[0].eq(1)
                 with m.If(output.learn.valid & output.learn.ready & output.learn.payload.last):

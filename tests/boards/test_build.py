@@ -78,6 +78,8 @@ def test_synthesis_alone_counts_the_cells_of_784_100_10_on_the_up5k(tmp_path):
         [c for c in ("SB_LUT4", "SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16")
          if cells.get(c, 0) > report["device_cells"][c]]
         + [c for c, usage in packed.items() if usage["used"] > usage["available"]])
+    # and it fits: logic cells, block RAM, SPRAM and DSPs
+    assert report["over"] == []
     # the hidden weights, 78,400 of 8 bits, fill 3 SPRAMs of 256 kbit; the rest fits the
     # block RAM, and one output lane's multipliers, the hidden lane's and the neurons' the DSPs
     assert cells["SB_SPRAM256KA"] == -(-78_400 * 8 // (256 * 1024)) == 3
