@@ -62,14 +62,13 @@ def export_ice40_netlist(cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
 
 #: The block RAM model's read, and the same read made wrong when it collides with a write.
 BLOCK_RAM_READ = "RDATA_I <= memory[RADDR[7:0]] & ~RMASK_I;"
-COLLIDING_READ_WRONG = ("RDATA_I <= (WE && WCLKE && WADDR[7:0] == RADDR[7:0] "
-                        "&& (~WMASK_I & ~RMASK_I) != 0 ? ~memory[RADDR[7:0]] : "
-                        "memory[RADDR[7:0]]) & ~RMASK_I;")
+COLLIDING_READ_WRONG = ("RDATA_I <= (memory[RADDR[7:0]] ^ (WE && WCLKE && "
+                        "WADDR[7:0] == RADDR[7:0] ? ~WMASK_I : 16'b0)) & ~RMASK_I;")
 
 
 def with_colliding_reads_wrong(models: str) -> str:
     """Yosys's iCE40 cell models with SB_RAM40_4K's read of bits being written in the same
-    cycle returning their row inverted. The hardware leaves such a read undefined (the
+    cycle returning those bits inverted. The hardware leaves such a read undefined (the
     iCEBreaker's build declares it don't-care for the memories that never use one, see
     :data:`build.COLLISION_FREE_MEMORIES`), and the model would return the old row: with a
     wrong word instead, a use of one shows in the co-simulation."""
