@@ -206,9 +206,11 @@ class Correlator(wiring.Component):
     stepped) is added to the row of every hidden neuron that spiked in that step (the ``pre``
     events, which arrive through a FIFO). A sample's first step first clears every row (H
     cycles, the ``pre`` events waiting). With the ``last_step`` rule only the last step is
-    kept. The ``learn`` sweep then streams, for every hidden neuron that spiked at least once
-    (its row's ``touched`` bit), its row of C factors, then a ``last`` beat: the output
-    :class:`SynapseArray`'s learning stream.
+    kept. The ``learn`` sweep then streams every hidden neuron's row of C factors, then a
+    ``last`` beat: the output :class:`SynapseArray`'s learning stream. ``spike`` is set for the
+    neurons that spiked at least once (the row's ``touched`` bit); the array passes over the
+    others. (``valid`` does not wait on the row's memory: that path would reach back into the
+    sweep's address.)
 
     Members
     -------
@@ -282,9 +284,9 @@ class Correlator(wiring.Component):
         m.d.comb += [
             scan.start.valid.eq(self.start.valid), self.start.ready.eq(scan.start.ready),
             scan.start.payload.eq(0),
-            self.learn.valid.eq(scan.present & (scan.last | read.data.touched)),
+            self.learn.valid.eq(scan.present),
             self.learn.payload.index.eq(scan.index),
-            self.learn.payload.spike.eq(~scan.last),
+            self.learn.payload.spike.eq(~scan.last & read.data.touched),
             self.learn.payload.last.eq(scan.last),
             self.learn.payload.factors.eq(read.data.factors),
             scan.advance.eq(~self.learn.valid | self.learn.ready),

@@ -112,8 +112,9 @@ class SynapseArray(wiring.Component):
     round_key: In(32)
         The sample's ROUND_HIDDEN (or ROUND_OUTPUT) key.
     learn: In(stream of {index, spike, last[, factors[n]]})
-        The learning rows (``spike`` set), then a ``last`` beat; G cycles per row. The
-        ``last`` beat is taken once every write-back of the sweep has landed.
+        The learning rows (``spike`` set; a beat without ``spike`` or ``last`` is passed
+        over), then a ``last`` beat; G cycles per row. The ``last`` beat is taken once every
+        write-back of the sweep has landed.
     updates_written: Out(range(P + 1))
         How many synapses received a non-zero update term this cycle (a status count).
     hash_x: Out(words); hash_words: In(words), :func:`rounding_hashes` of each

@@ -116,6 +116,9 @@ def rtl_learn(cfg, w, v, rows, key, lanes, stall, *, layer="hidden", factors=Non
             for beat in beats:
                 beat["factors"] = [int(f) for f in factors[beat["index"]]]
             end["factors"] = [0] * w.shape[1]
+            # the correlator's untouched rows: beats without spike, passed over
+            beats.insert(len(beats) // 2, {"index": int(rows[0]), "spike": 0, "last": 0,
+                                           "factors": [7] * w.shape[1]})
         await stream_put_all(ctx, dut.learn, [*beats, end], seed=2, stall_probability=stall)
         for beat in loaded:
             await stream_put_all(ctx, dut.weight_read, [{"bank": beat["bank"],
