@@ -14,7 +14,7 @@ from naca.golden_model.network import NacaNetwork
 from naca.rtl.encoder import SpikeEncoder
 from naca.rtl.layer import LayerForward
 from naca.rtl.synapses import weight_write_beats
-from naca.sim.streams import get_step_events, simulate, stream_put_all
+from naca.sim.streams import get_step_events, simulate, stream_put, stream_put_all
 
 
 def rtl_hidden_spikes(cfg, net, samples, lanes, stall):
@@ -33,8 +33,11 @@ def rtl_hidden_spikes(cfg, net, samples, lanes, stall):
                                                    for a, c in enumerate(codes)])
             keys = rng.stream_key(cfg.seed, rng.Stream.ENCODE, counter,
                                   np.arange(cfg.time_steps))
-            await stream_put_all(ctx, enc.key, [int(k) for k in keys], seed=counter,
-                                 stall_probability=stall)
+            gen = random.Random(counter)
+            for key in keys:
+                await stream_put(ctx, enc.key, int(key), stall=gen, stall_probability=stall)
+                # the key is held until its step has been issued, as the key unit holds it
+                await ctx.tick().until(enc.hash_free)
             # the encoder holds the codes until its last step's scan is done
             while steps_done[0] < (counter + 1) * cfg.time_steps:
                 await ctx.tick()
