@@ -234,12 +234,15 @@ def board_top(name: str, cfg: NacaConfig, lanes: int, baud: int,
 
 
 def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
-          baud: int = 115_200, clock_hz: float | None = None) -> dict:
+          baud: int = 115_200, clock_hz: float | None = None, seed: int | None = None) -> dict:
     """Synthesise, place and route, pack; returns the report (also written as report.json).
     The design clock is the board's target, or the PLL's nearest clock at or below
-    ``clock_hz``. Raises ValueError if the core does not fit or the clock is missed."""
+    ``clock_hz``; ``seed`` is nextpnr's placement seed (its own default when None). Raises
+    ValueError if the core does not fit or the clock is missed."""
     check_fits(cfg, lanes, board_named(name).device)
     board, top, options = board_top(name, cfg, lanes, baud, clock_hz)
+    if seed is not None:
+        options["nextpnr_opts"] += f" --seed {seed}"
     out = Path(out_dir)
     start = time.perf_counter()
     try:
@@ -249,7 +252,7 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
         raise ValueError(build_failure(name, cfg, lanes, out)) from None
     report = {"board": name, "device": board.device,
               "network": f"{cfg.n_inputs}-{cfg.n_hidden}-{cfg.n_classes}", "lanes": lanes,
-              "baud": baud, "target_mhz": top.clock_hz / 1e6,
+              "baud": baud, "target_mhz": top.clock_hz / 1e6, "placement_seed": seed,
               "seconds": round(time.perf_counter() - start, 1),
               "bitstream": str(out / f"naca.{board.bitstream}"),
               **parse_nextpnr(out / "naca.tim")}
@@ -261,7 +264,7 @@ def build(name: str, cfg: NacaConfig, lanes: int, out_dir: str | Path, *,
         raise ValueError(f"{name}: the design reaches {report['fmax_mhz']:.1f} MHz, below its "
                          f"{report['target_mhz']:g} MHz clock (report in {out}/report.json); "
                          f"rebuild with --clock {int(report['fmax_mhz'])} for a bitstream that "
-                         f"meets timing")
+                         f"meets timing, or try another placement --seed")
     return report
 
 

@@ -376,15 +376,17 @@ class HostLink(wiring.Component):
         # each byte sent is folded into the CRC the cycle after (from a register, not from the
         # byte's multiplexer); the last payload byte is in before the CRC state is reached
         tx_crc = Signal(16, init=0xFFFF)
-        tx_count = Signal(frame_count)
-        payload_sent = Signal()              # tx_count == expected, registered
+        # payload bytes still to send, counted down (its compare with 1 reads registers only)
+        to_send = Signal(frame_count)
+        payload_sent = Signal()              # to_send == 0, registered
         sent, folding = Signal(8), Signal()
         m.d.sync += folding.eq(0)
         with m.If(folding):
             m.d.sync += tx_crc.eq(crc16_step(m, tx_crc, sent))
         with m.FSM(name="reply"):
             with m.State("IDLE"):
-                m.d.sync += [tx_crc.eq(0xFFFF), tx_count.eq(0), payload_sent.eq(expected == 0)]
+                m.d.sync += [tx_crc.eq(0xFFFF), to_send.eq(expected),
+                             payload_sent.eq(expected == 0)]
                 with m.If(sending):
                     m.next = "SYNC"
             header = (("SYNC", Const(SYNC, 8), "COMMAND"),
@@ -406,8 +408,8 @@ class HostLink(wiring.Component):
                                  reply_taken.eq(reply_ready & self.tx.ready)]
                     with m.If(reply_taken):
                         m.d.sync += [sent.eq(reply_byte), folding.eq(1),
-                                     tx_count.eq(tx_count + 1),
-                                     payload_sent.eq(tx_count + 1 == expected)]
+                                     to_send.eq(to_send - 1),
+                                     payload_sent.eq(to_send == 1)]
             with m.State("CRC_LOW"):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_crc[:8])]
                 with m.If(self.tx.ready):

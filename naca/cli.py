@@ -366,9 +366,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"{'synthesising' if args.synth_only else 'building'} {cfg.n_inputs}-{cfg.n_hidden}-"
           f"{cfg.n_classes} at {args.lanes} lanes for the {args.board} in {out} (YoWASP; the "
           f"first run compiles the tools)", flush=True)
-    run = synthesise if args.synth_only else build
-    report = run(args.board, cfg, args.lanes, out, baud=args.baud,
-                 clock_hz=None if args.clock is None else args.clock * 1e6)
+    clock_hz = None if args.clock is None else args.clock * 1e6
+    if args.synth_only:
+        report = synthesise(args.board, cfg, args.lanes, out, baud=args.baud, clock_hz=clock_hz)
+    else:
+        report = build(args.board, cfg, args.lanes, out, baud=args.baud, clock_hz=clock_hz,
+                       seed=args.seed)
     print(json.dumps(report, indent=2))
     if args.synth_only and report["over"]:
         counts = {**{cell: (used, report["device_cells"][cell])
@@ -540,6 +543,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--clock", type=_positive_float,
                    help="design clock in MHz (default: 30 on the iCEBreaker, 80 on the ULX3S); "
                         "the PLL's nearest clock at or below it is used")
+    b.add_argument("--seed", type=int,
+                   help="nextpnr's placement seed (default: nextpnr's own; place and route "
+                        "only): in a nearly full device the reached clock moves by a few MHz "
+                        "from seed to seed")
     b.add_argument("--synth-only", action="store_true",
                    help="Yosys and nextpnr's packing only: the cells and logic cells the "
                         "design needs against the device's (no block-RAM check, no place "

@@ -44,10 +44,11 @@ class SpikeEncoder(wiring.Component):
         being scanned, nothing in flight): it then hashes ``hash_x`` into ``hash_word``,
         :data:`HASH_LATENCY` cycles later (the :class:`KeyUnit`'s rounds).
 
-    A pipeline of ``HASH_LATENCY`` stages (the code read and the hash) examines one input per
-    cycle; inputs that do not spike leave no beat. Latency ``HASH_LATENCY`` cycles from a
-    position's issue to its beat, so a step takes N + 1 cycles plus that latency while ``o``
-    is ready. Back-pressure on ``o`` stalls the whole pipeline without losing events.
+    A pipeline of ``HASH_LATENCY`` stages (the code read and the hash) and an output register
+    examines one input per cycle; inputs that do not spike leave no beat. Latency
+    ``HASH_LATENCY + 1`` cycles from a position's issue to its beat, so a step takes N + 1
+    cycles plus that latency while ``o`` is ready. Back-pressure on ``o`` stalls the whole
+    pipeline without losing events.
     """
 
     def __init__(self, cfg: NacaConfig):
@@ -83,7 +84,7 @@ class SpikeEncoder(wiring.Component):
         m.submodules.hash = hasher = EnableInserter(advance)(HashPipeline())
         stages = [Signal(StructLayout({"valid": 1, "position": range(n + 1)}),
                          name=f"stage{k}") for k in range(HASH_LATENCY + 1)]
-        in_flight = Cat(stage.valid for stage in stages) != 0
+        in_flight = Cat(self.o.valid, *(stage.valid for stage in stages)) != 0
         m.d.comb += [stages[0].valid.eq(issue.valid), stages[0].position.eq(issue.position),
                      self.hash_free.eq(issue.start.ready & ~in_flight),
                      hasher.x.eq(Mux(self.hash_free, self.hash_x,
@@ -95,16 +96,16 @@ class SpikeEncoder(wiring.Component):
             shift(m, stages)
             m.d.sync += code.eq(read.data)
 
-        # The last stage decides: a spike or the terminator leaves as a beat.
+        # The last stage decides: a spike or the terminator leaves as a beat, from a register
+        # (the compare then ends there, not in the handshake and the pipeline's enables).
         done = stages[-1]
         byte = (hasher.word >> (done.position[:2] * 8))[:RANDOM_BYTE_BITS]
         rand = byte >> (RANDOM_BYTE_BITS - cfg.formats.input.width)
         terminator = done.position == n
-        m.d.comb += [
-            self.o.payload.index.eq(done.position),
-            self.o.payload.spike.eq(~terminator),
-            self.o.payload.last.eq(terminator),
-            self.o.valid.eq(done.valid & (terminator | (rand < code))),
-            advance.eq(~self.o.valid | self.o.ready),
-        ]
+        with m.If(advance):
+            m.d.sync += [self.o.payload.index.eq(done.position),
+                         self.o.payload.spike.eq(~terminator),
+                         self.o.payload.last.eq(terminator),
+                         self.o.valid.eq(done.valid & (terminator | (rand < code)))]
+        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
         return m

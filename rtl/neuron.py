@@ -37,10 +37,20 @@ def integrate(m: Module, cfg: NacaConfig, layer: str, leaked, fired, current, ma
     """(V', spike, h) from the leaked membrane, the second half of :func:`lif_step`."""
     membrane = getattr(cfg.formats, f"membrane_{layer}")
     # the sum is re-expressed in the membrane format: same LSB, its saturation
+    total = Signal((leaked + current).shape(), name="v_sum")
     v_next = Signal(shape_of(membrane), name="v_next")
-    m.d.comb += v_next.eq(requantize(m, leaked + current, membrane.frac, membrane))
-    spike = (v_next > cfg.code(f"threshold_{layer}")) & mask
-    h = (v_next > cfg.code(f"near_threshold_{layer}")) - fired
+    m.d.comb += [total.eq(leaked + current),
+                 v_next.eq(requantize(m, total, membrane.frac, membrane))]
+
+    def above(code: int):
+        """[V' > code], read from the sum beside its saturation (not after it): saturation
+        to [min, max] keeps the answer for min <= code < max, which the config ensures for
+        both thresholds (0 <= threshold - lens <= threshold < max)."""
+        assert membrane.min_code <= code < membrane.max_code
+        return total > code
+
+    spike = above(cfg.code(f"threshold_{layer}")) & mask
+    h = above(cfg.code(f"near_threshold_{layer}")) - fired
     return v_next, spike, h
 
 
@@ -113,7 +123,8 @@ class NeuronBank(wiring.Component):
     h_read: Out(:class:`memory.ReadPort.Signature` of groups, P values of h); with ``h_lookup``
         h of group ``addr``'s neurons at the latest step (the hidden rule's post factors at
         t = T), kept in a memory instead of registers: ``data`` is the group at the ``addr``
-        of the last cycle ``en`` was high. Read it only between steps.
+        of the last cycle ``en`` was high. A group's h is written the cycle after its
+        currents are taken; read it only between steps.
 
     The leak of the next group is computed ahead, from its stored state, into a register;
     the group's currents then only add, saturate and compare. Throughput one group per cycle
@@ -210,8 +221,12 @@ class NeuronBank(wiring.Component):
             m.submodules.h = h_memory = memory.Memory(shape=h_group_layout(lanes),
                                                       depth=groups, init=[])
             h_write, h_read = h_memory.write_port(), h_memory.read_port()
-            m.d.comb += [h_write.addr.eq(self.i.payload.group), h_write.en.eq(take),
-                         h_write.data.eq(Cat(*h_of_group)), h_read.addr.eq(self.h_read.addr),
+            # written the cycle after the group is taken, from registers (the compares then
+            # end there, not at the block RAM); ``pending_group`` is that group
+            h_written, h_word = Signal(), Signal.like(h_write.data)
+            m.d.sync += [h_written.eq(take), h_word.eq(Cat(*h_of_group))]
+            m.d.comb += [h_write.addr.eq(pending_group), h_write.en.eq(h_written),
+                         h_write.data.eq(h_word), h_read.addr.eq(self.h_read.addr),
                          h_read.en.eq(self.h_read.en), self.h_read.data.eq(h_read.data)]
         with m.If(take):
             m.d.sync += [pending.eq(Cat(*spikes)), pending_group.eq(self.i.payload.group),

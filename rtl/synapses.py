@@ -209,11 +209,13 @@ class SynapseArray(wiring.Component):
         m.submodules.readout = scan = ReadScan(count=g_count, addr_shape=index_shape(g_count))
         sweeping = Signal()                       # accumulating one input over the G groups
         group = Signal(range(g_count))
-        base = Signal(range(self._fan_in * g_count))
+        # the weight address of the sweep's group, row * G + group: counted up with the group
+        # (a register, so that the memories' addresses and bank enables start from one)
+        address = Signal(range(self._fan_in * g_count))
         # each stream's row address, formed from its own payload (kept apart, so that the
         # handshake choosing between them comes after the products, not before them)
-        event_base = Signal.like(base, attrs={"keep": 1})
-        learn_base = Signal.like(base, attrs={"keep": 1})
+        event_base = Signal.like(address, attrs={"keep": 1})
+        learn_base = Signal.like(address, attrs={"keep": 1})
         m.d.comb += [event_base.eq(self.events.payload.index * g_count),
                      learn_base.eq(self.learn.payload.index * g_count)]
         # the forward sweep's stages: 1 reads the accumulator, 2 adds the held weight
@@ -225,7 +227,6 @@ class SynapseArray(wiring.Component):
 
         learning = Signal()                       # the sweep applies updates, not currents
         row = Signal(range(self._fan_in))
-        first_neuron = Signal(range(g_count * p_lanes))   # group * P, counted up
         factors = None
         if self._factor_shape is not None:
             # the row's factors padded to G*P; each group takes the first P, then shifts them out
@@ -247,7 +248,7 @@ class SynapseArray(wiring.Component):
         stage = [Signal(StructLayout(stage_fields), name=f"learn_stage{k}")
                  for k in range(LEARN_LATENCY + 1 + late)]
         m.d.comb += [stage[0].valid.eq(sweeping & learning & issuing),
-                     stage[0].addr.eq(base + group),
+                     stage[0].addr.eq(address),
                      stage[0].group.eq(group)]
         if factors is not None:
             m.d.comb += stage[0].factors.eq(factors.as_value()[:lane_factors.size])
@@ -257,7 +258,9 @@ class SynapseArray(wiring.Component):
         read_bank = Signal.like(self.weight_read.payload.bank)
 
         advancing = ~learning | issuing            # the sweep moves on to the next group
-        sweep_done = ~sweeping | ((group == g_count - 1) & advancing)
+        # group == G - 1, kept in a register beside the group (the handshakes wait on it)
+        last_group = Signal()
+        sweep_done = ~sweeping | (last_group & advancing)
         idle = ~sweeping & ~accumulating & ~learn_busy & ~draining & ~reading
         take = self.events.valid & self.events.ready
         take_learn = self.learn.valid & self.learn.ready
@@ -279,25 +282,26 @@ class SynapseArray(wiring.Component):
             self.updates.ready.eq(~sweeping & ~accumulating & ~learn_busy),
         ]
         with m.If(take & self.events.payload.spike):
-            m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(0),
-                         base.eq(event_base)]
+            m.d.sync += [sweeping.eq(1), group.eq(0), last_group.eq(g_count == 1),
+                         learning.eq(0), address.eq(event_base)]
         with m.Elif(take_learn & self.learn.payload.spike):
-            m.d.sync += [sweeping.eq(1), group.eq(0), learning.eq(1), first_neuron.eq(0),
-                         row.eq(self.learn.payload.index),
-                         base.eq(learn_base)]
+            m.d.sync += [sweeping.eq(1), group.eq(0), last_group.eq(g_count == 1),
+                         learning.eq(1), row.eq(self.learn.payload.index),
+                         address.eq(learn_base)]
             if factors is not None:
                 m.d.sync += factors.eq(self.learn.payload.factors.as_value())
         with m.Elif(sweeping & advancing):
-            with m.If(group == g_count - 1):
+            with m.If(last_group):
                 m.d.sync += sweeping.eq(0)
             with m.Else():
-                m.d.sync += [group.eq(group + 1), first_neuron.eq(first_neuron + p_lanes)]
+                m.d.sync += [group.eq(group + 1), last_group.eq(group == g_count - 2),
+                             address.eq(address + 1)]
                 if factors is not None:
                     m.d.sync += factors.eq(factors.as_value() >> lane_factors.size)
         with m.If(take & self.events.payload.last):
             m.d.sync += draining.eq(1)
 
-        # The sweep reads W[base + group]; stage 1 holds it and reads acc[group]; stage 2
+        # The sweep reads W[address]; stage 1 holds it and reads acc[group]; stage 2
         # writes their sum (the accumulators' read port sees a write of the same cycle).
         m.d.sync += [fetched.eq(sweeping & ~learning), fetched_group.eq(group),
                      pending.eq(fetched), pending_group.eq(fetched_group)]
@@ -339,7 +343,7 @@ class SynapseArray(wiring.Component):
             #   stage 3: read v_j (with factors: stage 2, and stage 3 the partial products
             #   of v_j f); stage 4: the term v_j f and the byte, read W;
             #   stage 5: hold W and the step SR(v_j f); stage 6: write W <- sat(W + step).
-            j = first_neuron + p
+            j = group * p_lanes + p
             owner = p // per_hash
             if owner not in words:
                 index = Signal(32, name=f"word_index{owner}")
@@ -399,7 +403,7 @@ class SynapseArray(wiring.Component):
         # outside the sweeps the read port serves read-back (whether a request is taken only
         # decides whether its data is kept)
         read_addr = Mux(apply.valid, apply.addr,
-                        Mux(sweeping, base + group, self.weight_read.payload.addr))
+                        Mux(sweeping, address, self.weight_read.payload.addr))
         for q, (read, write) in enumerate(zip(w_reads, w_writes, strict=True)):
             lanes = range(q * per_memory, min((q + 1) * per_memory, p_lanes))
             m.d.comb += [write.data.eq(Cat(new_weights[p] for p in lanes)),
