@@ -33,8 +33,11 @@ def check_report(report: dict, out: Path, board: str) -> None:
 
 
 def test_ulx3s_bitstream_of_a_small_network(tmp_path):
-    report = build("ulx3s", NacaConfig.for_sizes(8, 8, 2), 1, tmp_path)
+    report = build("ulx3s", NacaConfig.for_sizes(8, 8, 2), 1, tmp_path, seed=7)
     check_report(report, tmp_path, "ulx3s")
+    # the placement seed reaches nextpnr's command line
+    assert report["placement_seed"] == 7
+    assert "--seed 7" in (tmp_path / "build_naca.sh").read_text()
     bitstream = Path(report["bitstream"]).read_bytes()
     head = bitstream[:4096]
     assert ECP5_PREAMBLE in head and LFE5U_85F_IDCODE in head
