@@ -281,13 +281,15 @@ class SynapseArray(wiring.Component):
             self.weight_write.ready.eq(idle),
             self.updates.ready.eq(~sweeping & ~accumulating & ~learn_busy),
         ]
+        def start_sweep(learns: bool, row_address) -> None:
+            m.d.sync += [sweeping.eq(1), group.eq(0), last_group.eq(g_count == 1),
+                         learning.eq(learns), address.eq(row_address)]
+
         with m.If(take & self.events.payload.spike):
-            m.d.sync += [sweeping.eq(1), group.eq(0), last_group.eq(g_count == 1),
-                         learning.eq(0), address.eq(event_base)]
+            start_sweep(False, event_base)
         with m.Elif(take_learn & self.learn.payload.spike):
-            m.d.sync += [sweeping.eq(1), group.eq(0), last_group.eq(g_count == 1),
-                         learning.eq(1), row.eq(self.learn.payload.index),
-                         address.eq(learn_base)]
+            start_sweep(True, learn_base)
+            m.d.sync += row.eq(self.learn.payload.index)
             if factors is not None:
                 m.d.sync += factors.eq(self.learn.payload.factors.as_value())
         with m.Elif(sweeping & advancing):
